@@ -1,0 +1,64 @@
+# dsrbench: `make` builds bin/dsrbench; `make test` installs what is missing,
+# builds and runs every test. See README.md.
+
+# The OpenMP build of OpenBLAS shares its thread pool with our OpenMP loops;
+# the pthread build would spin its own threads against them.
+, := ,
+BLAS_PC_DIR := $(firstword $(wildcard /usr/lib/*/openblas-openmp/pkgconfig))
+BLAS_CFLAGS := $(shell PKG_CONFIG_PATH=$(BLAS_PC_DIR) pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS := $(shell PKG_CONFIG_PATH=$(BLAS_PC_DIR) pkg-config --libs openblas 2>/dev/null)
+BLAS_RPATH := $(if $(BLAS_PC_DIR),-Wl$(,)-rpath$(,)$(patsubst %/pkgconfig,%,$(BLAS_PC_DIR)))
+
+OPT ?= -O3 -march=native
+CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -Werror -fopenmp \
+          -Iengine -Imethods -Iexperiments $(BLAS_CFLAGS)
+LDLIBS += $(BLAS_LIBS) $(BLAS_RPATH) -lcsv -linih -lz -lm
+
+LIB_SRC := $(wildcard engine/*.c) $(wildcard methods/*.c) $(wildcard methods/ablations/*.c) \
+           $(filter-out experiments/main.c,$(wildcard experiments/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=build/%.o)
+DEPFILES := $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) build/experiments/main.d
+
+.PHONY: all deps test check clean fixtures data-cifar10
+all: bin/dsrbench
+
+deps:
+	@./install-deps.sh
+
+build/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+build/libdsrbench.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+bin/dsrbench: build/experiments/main.o build/libdsrbench.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+bin/dsrbench-tests: $(TEST_OBJ) build/libdsrbench.a
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lcriterion
+
+# `make test` is the one test command: dependencies first (in this make, so the
+# build below sees them), then the build and every suite.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: bin/dsrbench bin/dsrbench-tests
+	./bin/dsrbench-tests --jobs 2
+	@for t in tests/*.sh; do echo "== $$t"; sh "$$t" || exit 1; done
+
+# Regenerates tests/fixtures from PyTorch (Debian's python3-torch); `make test`
+# uses the committed fixtures and does not need PyTorch.
+fixtures:
+	@./install-deps.sh --reference
+	/usr/bin/python3 tests/reference/make_fixtures.py tests/fixtures
+
+clean:
+	rm -rf build bin
+
+-include $(DEPFILES)

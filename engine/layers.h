@@ -1,0 +1,88 @@
+/* Layer kernels: one forward and one backward per layer, on raw float arrays.
+ *
+ * Activation layout is C x N x H x W ("CNHW"): channel-major, then batch. A
+ * convolution over the whole batch is then one GEMM, W[Cout x CKK] x
+ * col[CKK x N*H*W], whose result is already the next layer's input, and batch
+ * norm reduces over one contiguous block per channel. A fully connected layer
+ * sees [features x N], i.e. CNHW with H = W = 1.
+ *
+ * Conventions: forward overwrites its output. Backward ACCUMULATES (+=) into
+ * input gradients and parameter gradients, so a tensor read by two layers (a
+ * residual branch) collects both contributions; callers zero the gradient
+ * buffers once per step. Any dx may be NULL when no gradient is wanted. */
+#ifndef DSRBENCH_LAYERS_H
+#define DSRBENCH_LAYERS_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct conv_shape {
+    int batch;
+    int in_c, in_h, in_w;
+    int out_c, out_h, out_w;
+    int kernel, stride, pad; /* square kernel, symmetric zero padding */
+};
+
+/* fills out_h/out_w from the rest; returns 0, or -1 when the output would be empty */
+int conv_shape_resolve(struct conv_shape *s);
+/* floats of im2col workspace the layer needs (0 when it reads its input directly) */
+size_t conv_workspace_floats(const struct conv_shape *s);
+/* bias may be NULL */
+void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
+                  float *y, float *workspace);
+void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
+                   float *dx, float *dw, float *dbias, float *workspace);
+
+/* y[out x n] = w[out x in] * x[in x n] + bias */
+void linear_forward(int n, int in, int out, const float *x, const float *w, const float *bias,
+                    float *y);
+void linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
+                     float *dx, float *dw, float *dbias);
+
+/* Batch norm over channels; m = N*H*W values per channel. Training uses the
+ * biased batch variance to normalize and folds the unbiased one into
+ * running_var (PyTorch's convention); saved_* keep what backward needs. */
+void batchnorm_forward_train(int channels, size_t m, const float *x, const float *gamma,
+                             const float *beta, float *y, float *saved_mean,
+                             float *saved_invstd, float *running_mean, float *running_var,
+                             float momentum, float eps);
+void batchnorm_forward_eval(int channels, size_t m, const float *x, const float *gamma,
+                            const float *beta, const float *running_mean,
+                            const float *running_var, float eps, float *y);
+void batchnorm_backward(int channels, size_t m, const float *x, const float *gamma,
+                        const float *saved_mean, const float *saved_invstd, const float *dy,
+                        float *dx, float *dgamma, float *dbeta);
+
+void relu_forward(size_t count, const float *x, float *y);
+/* uses the forward output: dx += dy where y > 0 */
+void relu_backward(size_t count, const float *y, const float *dy, float *dx);
+
+void add_forward(size_t count, const float *a, const float *b, float *y);
+void add_backward(size_t count, const float *dy, float *da, float *db);
+
+/* Pooling works per plane (planes = C*N, each in_h x in_w); padding counts as
+ * -inf for max pooling. Average pooling has no padding. */
+struct pool_shape {
+    int planes, in_h, in_w, out_h, out_w, kernel, stride, pad;
+};
+int pool_shape_resolve(struct pool_shape *s);
+/* argmax[out] keeps the winning input offset within the plane for backward */
+void maxpool_forward(const struct pool_shape *s, const float *x, float *y, int32_t *argmax);
+void maxpool_backward(const struct pool_shape *s, const int32_t *argmax, const float *dy,
+                      float *dx);
+void avgpool_forward(const struct pool_shape *s, const float *x, float *y);
+void avgpool_backward(const struct pool_shape *s, const float *dy, float *dx);
+/* mean over each whole plane of hw values: (C, N, H, W) -> (C, N, 1, 1) */
+void global_avgpool_forward(size_t planes, int hw, const float *x, float *y);
+void global_avgpool_backward(size_t planes, int hw, const float *dy, float *dx);
+
+/* CNHW (c, n, h, w) -> [c*h*w x n], the feature order PyTorch's flatten gives */
+void flatten_forward(int c, int n, int hw, const float *x, float *y);
+void flatten_backward(int c, int n, int hw, const float *dy, float *dx);
+
+/* Mean softmax cross-entropy over the batch. logits are [classes x n];
+ * writes dlogits (overwrites, already divided by n) when not NULL and the
+ * number of correct arg-max predictions into *correct when not NULL. */
+double softmax_cross_entropy(int n, int classes, const float *logits, const int32_t *labels,
+                             float *dlogits, int *correct);
+
+#endif

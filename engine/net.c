@@ -1,0 +1,528 @@
+#include "net.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fprintf(stderr, "dsrbench: out of memory allocating %zu x %zu bytes\n", n, size);
+        exit(1);
+    }
+    return p;
+}
+
+struct net *net_create(int in_c, int in_h, int in_w)
+{
+    struct net *net = xcalloc(1, sizeof *net);
+    net->acts = xcalloc(1, sizeof *net->acts);
+    net->acts[0] = (struct activation){.c = in_c, .h = in_h, .w = in_w};
+    net->n_acts = 1;
+    net->bn_momentum = 0.1f;
+    net->bn_eps = 1e-5f;
+    return net;
+}
+
+static int new_activation(struct net *net, int c, int h, int w)
+{
+    net->acts = realloc(net->acts, sizeof *net->acts * (size_t)(net->n_acts + 1));
+    if (!net->acts) {
+        fprintf(stderr, "dsrbench: out of memory\n");
+        exit(1);
+    }
+    net->acts[net->n_acts] = (struct activation){.c = c, .h = h, .w = w};
+    return net->n_acts++;
+}
+
+static struct layer *new_layer(struct net *net, enum layer_kind kind, const char *name, int in)
+{
+    net->layers = realloc(net->layers, sizeof *net->layers * (size_t)(net->n_layers + 1));
+    if (!net->layers) {
+        fprintf(stderr, "dsrbench: out of memory\n");
+        exit(1);
+    }
+    struct layer *l = &net->layers[net->n_layers++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    l->in = in;
+    l->in2 = -1;
+    snprintf(l->name, sizeof l->name, "%s", name ? name : "");
+    return l;
+}
+
+static struct param *new_param(struct net *net, const char *layer_name, const char *suffix,
+                               int ndim, const int *shape, enum param_init init, int fan)
+{
+    struct param *p = xcalloc(1, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s.%s", layer_name, suffix);
+    p->ndim = ndim;
+    p->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->count *= (size_t)shape[i];
+    }
+    p->value = xcalloc(p->count, sizeof(float));
+    p->grad = xcalloc(p->count, sizeof(float));
+    p->momentum = xcalloc(p->count, sizeof(float));
+    p->init = init;
+    p->fan = fan;
+    net->params = realloc(net->params, sizeof *net->params * (size_t)(net->n_params + 1));
+    if (!net->params) {
+        fprintf(stderr, "dsrbench: out of memory\n");
+        exit(1);
+    }
+    net->params[net->n_params++] = p;
+    return p;
+}
+
+static int valid_input(const struct net *net, int in, const char *what)
+{
+    if (in < 0 || in >= net->n_acts) {
+        fprintf(stderr, "dsrbench: %s reads activation %d, which does not exist\n", what, in);
+        return 0;
+    }
+    return 1;
+}
+
+int net_conv(struct net *net, const char *name, int in, int out_c, int kernel, int stride,
+             int pad, int with_bias, int sparse_eligible)
+{
+    if (!valid_input(net, in, name))
+        return -1;
+    const struct activation a = net->acts[in];
+    struct conv_shape s = {.in_c = a.c, .in_h = a.h, .in_w = a.w, .out_c = out_c,
+                           .kernel = kernel, .stride = stride, .pad = pad};
+    if (out_c < 1 || conv_shape_resolve(&s) != 0) {
+        fprintf(stderr,
+                "dsrbench: %s: a %dx%d convolution (stride %d, pad %d) to %d channels does not "
+                "fit a %dx%dx%d input\n",
+                name, kernel, kernel, stride, pad, out_c, a.c, a.h, a.w);
+        return -1;
+    }
+    struct layer *l = new_layer(net, LAYER_CONV, name, in);
+    l->kernel = kernel;
+    l->stride = stride;
+    l->pad = pad;
+    const int shape[4] = {out_c, a.c, kernel, kernel};
+    l->weight = new_param(net, name, "weight", 4, shape, INIT_HE_FAN_OUT, kernel * kernel * out_c);
+    l->weight->sparse_eligible = sparse_eligible;
+    if (with_bias)
+        l->bias = new_param(net, name, "bias", 1, &out_c, INIT_ZERO, 0);
+    l->out = new_activation(net, out_c, s.out_h, s.out_w);
+    return l->out;
+}
+
+int net_batchnorm(struct net *net, const char *name, int in)
+{
+    if (!valid_input(net, in, name))
+        return -1;
+    const struct activation a = net->acts[in];
+    struct layer *l = new_layer(net, LAYER_BATCHNORM, name, in);
+    l->weight = new_param(net, name, "weight", 1, &a.c, INIT_ONE, 0);
+    l->bias = new_param(net, name, "bias", 1, &a.c, INIT_ZERO, 0);
+    l->running_mean = xcalloc((size_t)a.c, sizeof(float));
+    l->running_var = xcalloc((size_t)a.c, sizeof(float));
+    l->saved_mean = xcalloc((size_t)a.c, sizeof(float));
+    l->saved_invstd = xcalloc((size_t)a.c, sizeof(float));
+    for (int c = 0; c < a.c; c++)
+        l->running_var[c] = 1.0f;
+    l->out = new_activation(net, a.c, a.h, a.w);
+    return l->out;
+}
+
+static int shape_preserving(struct net *net, enum layer_kind kind, int in)
+{
+    if (!valid_input(net, in, "layer"))
+        return -1;
+    const struct activation a = net->acts[in];
+    struct layer *l = new_layer(net, kind, NULL, in);
+    l->out = new_activation(net, a.c, a.h, a.w);
+    return l->out;
+}
+
+int net_relu(struct net *net, int in)
+{
+    return shape_preserving(net, LAYER_RELU, in);
+}
+
+static int pool(struct net *net, enum layer_kind kind, int in, int kernel, int stride, int pad)
+{
+    if (!valid_input(net, in, "pool"))
+        return -1;
+    const struct activation a = net->acts[in];
+    struct pool_shape s = {.in_h = a.h, .in_w = a.w, .kernel = kernel, .stride = stride,
+                           .pad = pad};
+    if (pool_shape_resolve(&s) != 0) {
+        fprintf(stderr, "dsrbench: a %dx%d pool (stride %d, pad %d) does not fit a %dx%d input\n",
+                kernel, kernel, stride, pad, a.h, a.w);
+        return -1;
+    }
+    struct layer *l = new_layer(net, kind, NULL, in);
+    l->kernel = kernel;
+    l->stride = stride;
+    l->pad = pad;
+    l->out = new_activation(net, a.c, s.out_h, s.out_w);
+    return l->out;
+}
+
+int net_maxpool(struct net *net, int in, int kernel, int stride, int pad)
+{
+    return pool(net, LAYER_MAXPOOL, in, kernel, stride, pad);
+}
+
+int net_avgpool(struct net *net, int in, int kernel, int stride)
+{
+    return pool(net, LAYER_AVGPOOL, in, kernel, stride, 0);
+}
+
+int net_global_avgpool(struct net *net, int in)
+{
+    if (!valid_input(net, in, "global average pool"))
+        return -1;
+    struct layer *l = new_layer(net, LAYER_GLOBAL_AVGPOOL, NULL, in);
+    l->out = new_activation(net, net->acts[in].c, 1, 1);
+    return l->out;
+}
+
+int net_flatten(struct net *net, int in)
+{
+    if (!valid_input(net, in, "flatten"))
+        return -1;
+    const struct activation a = net->acts[in];
+    struct layer *l = new_layer(net, LAYER_FLATTEN, NULL, in);
+    l->out = new_activation(net, a.c * a.h * a.w, 1, 1);
+    return l->out;
+}
+
+int net_linear(struct net *net, const char *name, int in, int out, int sparse_eligible)
+{
+    if (!valid_input(net, in, name))
+        return -1;
+    const struct activation a = net->acts[in];
+    if (a.h != 1 || a.w != 1 || out < 1) {
+        fprintf(stderr, "dsrbench: %s: a linear layer needs a flat input, got %dx%dx%d\n", name,
+                a.c, a.h, a.w);
+        return -1;
+    }
+    struct layer *l = new_layer(net, LAYER_LINEAR, name, in);
+    const int shape[2] = {out, a.c};
+    l->weight = new_param(net, name, "weight", 2, shape, INIT_UNIFORM_FAN_IN, a.c);
+    l->weight->sparse_eligible = sparse_eligible;
+    l->bias = new_param(net, name, "bias", 1, &out, INIT_ZERO, 0);
+    l->out = new_activation(net, out, 1, 1);
+    net->classes = out;
+    return l->out;
+}
+
+int net_add(struct net *net, int a, int b)
+{
+    if (!valid_input(net, a, "add") || !valid_input(net, b, "add"))
+        return -1;
+    const struct activation x = net->acts[a], y = net->acts[b];
+    if (x.c != y.c || x.h != y.h || x.w != y.w) {
+        fprintf(stderr, "dsrbench: residual add of %dx%dx%d and %dx%dx%d\n", x.c, x.h, x.w, y.c,
+                y.h, y.w);
+        return -1;
+    }
+    struct layer *l = new_layer(net, LAYER_ADD, NULL, a);
+    l->in2 = b;
+    l->out = new_activation(net, x.c, x.h, x.w);
+    return l->out;
+}
+
+static void free_activations(struct net *net)
+{
+    for (int i = 0; i < net->n_acts; i++) {
+        free(net->acts[i].data);
+        free(net->acts[i].grad);
+        net->acts[i].data = net->acts[i].grad = NULL;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        free(net->layers[i].argmax);
+        net->layers[i].argmax = NULL;
+    }
+    free(net->workspace);
+    net->workspace = NULL;
+    net->capacity = 0;
+}
+
+void net_free(struct net *net)
+{
+    if (!net)
+        return;
+    free_activations(net);
+    for (int i = 0; i < net->n_layers; i++) {
+        struct layer *l = &net->layers[i];
+        free(l->running_mean);
+        free(l->running_var);
+        free(l->saved_mean);
+        free(l->saved_invstd);
+    }
+    for (int i = 0; i < net->n_params; i++) {
+        struct param *p = net->params[i];
+        free(p->value);
+        free(p->grad);
+        free(p->momentum);
+        free(p->mask);
+        free(p);
+    }
+    free(net->params);
+    free(net->layers);
+    free(net->acts);
+    free(net);
+}
+
+void net_init_params(struct net *net, struct rng *weight_stream)
+{
+    for (int i = 0; i < net->n_params; i++) {
+        struct param *p = net->params[i];
+        const float he_std = p->fan > 0 ? sqrtf(2.0f / (float)p->fan) : 0.0f;
+        const float bound = p->fan > 0 ? 1.0f / sqrtf((float)p->fan) : 0.0f;
+        for (size_t j = 0; j < p->count; j++) {
+            switch (p->init) {
+            case INIT_HE_FAN_OUT: p->value[j] = he_std * rng_normal(weight_stream); break;
+            case INIT_UNIFORM_FAN_IN:
+                p->value[j] = bound * (2.0f * rng_uniform(weight_stream) - 1.0f);
+                break;
+            case INIT_ZERO: p->value[j] = 0.0f; break;
+            case INIT_ONE: p->value[j] = 1.0f; break;
+            }
+        }
+        if (p->mask)
+            for (size_t j = 0; j < p->count; j++)
+                if (!p->mask[j])
+                    p->value[j] = 0.0f;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        struct layer *l = &net->layers[i];
+        if (l->kind != LAYER_BATCHNORM)
+            continue;
+        const int c = l->weight->shape[0];
+        for (int j = 0; j < c; j++) {
+            l->running_mean[j] = 0.0f;
+            l->running_var[j] = 1.0f;
+        }
+    }
+}
+
+static size_t act_floats(const struct activation *a, int batch)
+{
+    return (size_t)a->c * a->h * a->w * batch;
+}
+
+static struct conv_shape conv_shape_of(const struct net *net, const struct layer *l, int batch)
+{
+    const struct activation *in = &net->acts[l->in], *out = &net->acts[l->out];
+    return (struct conv_shape){.batch = batch, .in_c = in->c, .in_h = in->h, .in_w = in->w,
+                               .out_c = out->c, .out_h = out->h, .out_w = out->w,
+                               .kernel = l->kernel, .stride = l->stride, .pad = l->pad};
+}
+
+static struct pool_shape pool_shape_of(const struct net *net, const struct layer *l, int batch)
+{
+    const struct activation *in = &net->acts[l->in], *out = &net->acts[l->out];
+    return (struct pool_shape){.planes = in->c * batch, .in_h = in->h, .in_w = in->w,
+                               .out_h = out->h, .out_w = out->w, .kernel = l->kernel,
+                               .stride = l->stride, .pad = l->pad};
+}
+
+int net_set_capacity(struct net *net, int capacity)
+{
+    if (capacity < 1)
+        return -1;
+    if (capacity == net->capacity)
+        return 0;
+    free_activations(net);
+    size_t workspace = 0;
+    for (int i = 0; i < net->n_acts; i++) {
+        const size_t n = act_floats(&net->acts[i], capacity);
+        net->acts[i].data = xcalloc(n, sizeof(float));
+        if (i > 0)
+            net->acts[i].grad = xcalloc(n, sizeof(float));
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        struct layer *l = &net->layers[i];
+        if (l->kind == LAYER_CONV) {
+            const struct conv_shape s = conv_shape_of(net, l, capacity);
+            const size_t need = conv_workspace_floats(&s);
+            if (need > workspace)
+                workspace = need;
+        } else if (l->kind == LAYER_MAXPOOL) {
+            l->argmax = xcalloc(act_floats(&net->acts[l->out], capacity), sizeof(int32_t));
+        }
+    }
+    net->workspace = xcalloc(workspace, sizeof(float));
+    net->capacity = capacity;
+    return 0;
+}
+
+float *net_input(struct net *net)
+{
+    return net->acts[0].data;
+}
+
+float *net_logits(struct net *net)
+{
+    return net->acts[net->n_acts - 1].data;
+}
+
+float *net_logits_grad(struct net *net)
+{
+    return net->acts[net->n_acts - 1].grad;
+}
+
+static void forward_layer(struct net *net, struct layer *l, int batch, int train)
+{
+    const struct activation *in = &net->acts[l->in];
+    struct activation *out = &net->acts[l->out];
+    const size_t count = act_floats(in, batch);
+    switch (l->kind) {
+    case LAYER_CONV: {
+        const struct conv_shape s = conv_shape_of(net, l, batch);
+        conv_forward(&s, in->data, l->weight->value, l->bias ? l->bias->value : NULL, out->data,
+                     net->workspace);
+        break;
+    }
+    case LAYER_BATCHNORM: {
+        const size_t m = (size_t)batch * in->h * in->w;
+        if (train)
+            batchnorm_forward_train(in->c, m, in->data, l->weight->value, l->bias->value,
+                                    out->data, l->saved_mean, l->saved_invstd, l->running_mean,
+                                    l->running_var, net->bn_momentum, net->bn_eps);
+        else
+            batchnorm_forward_eval(in->c, m, in->data, l->weight->value, l->bias->value,
+                                   l->running_mean, l->running_var, net->bn_eps, out->data);
+        break;
+    }
+    case LAYER_RELU: relu_forward(count, in->data, out->data); break;
+    case LAYER_MAXPOOL: {
+        const struct pool_shape s = pool_shape_of(net, l, batch);
+        maxpool_forward(&s, in->data, out->data, l->argmax);
+        break;
+    }
+    case LAYER_AVGPOOL: {
+        const struct pool_shape s = pool_shape_of(net, l, batch);
+        avgpool_forward(&s, in->data, out->data);
+        break;
+    }
+    case LAYER_GLOBAL_AVGPOOL:
+        global_avgpool_forward((size_t)in->c * batch, in->h * in->w, in->data, out->data);
+        break;
+    case LAYER_FLATTEN: flatten_forward(in->c, batch, in->h * in->w, in->data, out->data); break;
+    case LAYER_LINEAR:
+        linear_forward(batch, in->c, out->c, in->data, l->weight->value, l->bias->value,
+                       out->data);
+        break;
+    case LAYER_ADD: add_forward(count, in->data, net->acts[l->in2].data, out->data); break;
+    }
+}
+
+void net_forward(struct net *net, int batch, int train)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        forward_layer(net, &net->layers[i], batch, train);
+}
+
+static void backward_layer(struct net *net, struct layer *l, int batch)
+{
+    const struct activation *in = &net->acts[l->in], *out = &net->acts[l->out];
+    float *dx = in->grad; /* NULL for the input images */
+    const size_t count = act_floats(in, batch);
+    switch (l->kind) {
+    case LAYER_CONV: {
+        const struct conv_shape s = conv_shape_of(net, l, batch);
+        conv_backward(&s, in->data, l->weight->value, out->grad, dx, l->weight->grad,
+                      l->bias ? l->bias->grad : NULL, net->workspace);
+        break;
+    }
+    case LAYER_BATCHNORM:
+        batchnorm_backward(in->c, (size_t)batch * in->h * in->w, in->data, l->weight->value,
+                           l->saved_mean, l->saved_invstd, out->grad, dx, l->weight->grad,
+                           l->bias->grad);
+        break;
+    case LAYER_RELU:
+        if (dx)
+            relu_backward(count, out->data, out->grad, dx);
+        break;
+    case LAYER_MAXPOOL: {
+        const struct pool_shape s = pool_shape_of(net, l, batch);
+        if (dx)
+            maxpool_backward(&s, l->argmax, out->grad, dx);
+        break;
+    }
+    case LAYER_AVGPOOL: {
+        const struct pool_shape s = pool_shape_of(net, l, batch);
+        if (dx)
+            avgpool_backward(&s, out->grad, dx);
+        break;
+    }
+    case LAYER_GLOBAL_AVGPOOL:
+        if (dx)
+            global_avgpool_backward((size_t)in->c * batch, in->h * in->w, out->grad, dx);
+        break;
+    case LAYER_FLATTEN:
+        if (dx)
+            flatten_backward(in->c, batch, in->h * in->w, out->grad, dx);
+        break;
+    case LAYER_LINEAR:
+        linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad, dx,
+                        l->weight->grad, l->bias->grad);
+        break;
+    case LAYER_ADD: add_backward(count, out->grad, dx, net->acts[l->in2].grad); break;
+    }
+}
+
+void net_backward(struct net *net, int batch)
+{
+    for (int i = 1; i < net->n_acts - 1; i++)
+        memset(net->acts[i].grad, 0, sizeof(float) * act_floats(&net->acts[i], batch));
+    for (int i = 0; i < net->n_params; i++)
+        memset(net->params[i]->grad, 0, sizeof(float) * net->params[i]->count);
+    for (int i = net->n_layers - 1; i >= 0; i--)
+        backward_layer(net, &net->layers[i], batch);
+    for (int i = 0; i < net->n_params; i++) {
+        struct param *p = net->params[i];
+        if (!p->mask)
+            continue;
+        for (size_t j = 0; j < p->count; j++)
+            if (!p->mask[j])
+                p->grad[j] = 0.0f;
+    }
+}
+
+size_t net_param_count(const struct net *net)
+{
+    size_t total = 0;
+    for (int i = 0; i < net->n_params; i++)
+        total += net->params[i]->count;
+    return total;
+}
+
+struct param *net_find_param(const struct net *net, const char *name)
+{
+    for (int i = 0; i < net->n_params; i++)
+        if (strcmp(net->params[i]->name, name) == 0)
+            return net->params[i];
+    return NULL;
+}
+
+float *net_find_buffer(const struct net *net, const char *name, size_t *count)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct layer *l = &net->layers[i];
+        if (l->kind != LAYER_BATCHNORM)
+            continue;
+        const size_t len = strlen(l->name);
+        if (strncmp(name, l->name, len) != 0 || name[len] != '.')
+            continue;
+        *count = (size_t)l->weight->shape[0];
+        if (strcmp(name + len + 1, "running_mean") == 0)
+            return l->running_mean;
+        if (strcmp(name + len + 1, "running_var") == 0)
+            return l->running_var;
+    }
+    return NULL;
+}

@@ -1,0 +1,108 @@
+/* A network is a list of layers over numbered activation tensors (darknet
+ * style, with explicit inputs so residual blocks need no special case).
+ * Activation 0 is the input image batch; the last activation is the logits.
+ * Parameters are allocated when the network is built; activations when a
+ * batch capacity is set. The engine knows no training method: a parameter is
+ * dense values plus an optional mask, and the engine keeps masked values and
+ * gradients at zero. */
+#ifndef DSRBENCH_NET_H
+#define DSRBENCH_NET_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layers.h"
+#include "rng.h"
+
+enum param_init {
+    INIT_HE_FAN_OUT,     /* conv weight: N(0, sqrt(2 / (k*k*C_out))) */
+    INIT_UNIFORM_FAN_IN, /* linear weight: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) */
+    INIT_ZERO,           /* biases, batch-norm beta */
+    INIT_ONE,            /* batch-norm gamma */
+};
+
+struct param {
+    char name[64];
+    int ndim, shape[4]; /* PyTorch's shape: conv [out, in, k, k], linear [out, in] */
+    size_t count;
+    float *value, *grad, *momentum;
+    uint8_t *mask; /* NULL while dense; 1 = active */
+    int sparse_eligible;
+    enum param_init init;
+    int fan; /* fan used by the initializer */
+};
+
+enum layer_kind {
+    LAYER_CONV,
+    LAYER_BATCHNORM,
+    LAYER_RELU,
+    LAYER_MAXPOOL,
+    LAYER_AVGPOOL,
+    LAYER_GLOBAL_AVGPOOL,
+    LAYER_FLATTEN,
+    LAYER_LINEAR,
+    LAYER_ADD,
+};
+
+struct layer {
+    enum layer_kind kind;
+    char name[56];
+    int in, in2, out; /* activation indices (in2 only for add) */
+    int kernel, stride, pad;
+    struct param *weight, *bias; /* batch norm: gamma, beta */
+    float *running_mean, *running_var, *saved_mean, *saved_invstd;
+    int32_t *argmax;
+};
+
+struct activation {
+    int c, h, w; /* per image */
+    float *data, *grad;
+};
+
+struct net {
+    struct layer *layers;
+    int n_layers;
+    struct param **params;
+    int n_params;
+    struct activation *acts;
+    int n_acts;
+    int classes;
+    int capacity; /* batch size the buffers hold */
+    float *workspace;
+    float bn_momentum, bn_eps;
+};
+
+/* building; each adder returns the output activation index, or -1 (with a
+ * message on stderr) when the shapes do not fit */
+struct net *net_create(int in_c, int in_h, int in_w);
+int net_conv(struct net *net, const char *name, int in, int out_c, int kernel, int stride,
+             int pad, int with_bias, int sparse_eligible);
+int net_batchnorm(struct net *net, const char *name, int in);
+int net_relu(struct net *net, int in);
+int net_maxpool(struct net *net, int in, int kernel, int stride, int pad);
+int net_avgpool(struct net *net, int in, int kernel, int stride);
+int net_global_avgpool(struct net *net, int in);
+int net_flatten(struct net *net, int in);
+int net_linear(struct net *net, const char *name, int in, int out, int sparse_eligible);
+int net_add(struct net *net, int a, int b);
+void net_free(struct net *net);
+
+/* draws every parameter from its initializer, in table order, and resets the
+ * batch-norm running statistics */
+void net_init_params(struct net *net, struct rng *weight_stream);
+/* allocates activations for batches of up to `capacity` images */
+int net_set_capacity(struct net *net, int capacity);
+
+float *net_input(struct net *net);
+float *net_logits(struct net *net);
+float *net_logits_grad(struct net *net);
+void net_forward(struct net *net, int batch, int train);
+/* needs net_logits_grad filled; zeroes and then accumulates all gradients */
+void net_backward(struct net *net, int batch);
+
+size_t net_param_count(const struct net *net);
+/* a parameter by name, or NULL */
+struct param *net_find_param(const struct net *net, const char *name);
+/* batch-norm running statistics by name ("<layer>.running_mean" / ".running_var") */
+float *net_find_buffer(const struct net *net, const char *name, size_t *count);
+
+#endif

@@ -1,0 +1,34 @@
+#include "optim.h"
+
+void net_apply_masks(struct net *net)
+{
+    for (int i = 0; i < net->n_params; i++) {
+        struct param *p = net->params[i];
+        if (!p->mask)
+            continue;
+        for (size_t j = 0; j < p->count; j++)
+            if (!p->mask[j])
+                p->value[j] = 0.0f;
+    }
+}
+
+void sgd_step(struct net *net, const struct sgd_config *cfg, float lr)
+{
+    const float m = cfg->momentum, wd = cfg->weight_decay;
+    for (int i = 0; i < net->n_params; i++) {
+        struct param *p = net->params[i];
+        float *w = p->value, *buf = p->momentum;
+        const float *g = p->grad;
+        const long n = (long)p->count;
+#pragma omp parallel for schedule(static)
+        for (long j = 0; j < n; j++) {
+            float d = g[j] + wd * w[j];
+            if (m != 0.0f) {
+                buf[j] = m * buf[j] + d;
+                d = cfg->nesterov ? d + m * buf[j] : buf[j];
+            }
+            w[j] -= lr * d;
+        }
+    }
+    net_apply_masks(net);
+}

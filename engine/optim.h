@@ -1,0 +1,22 @@
+/* SGD with momentum exactly as PyTorch defines it (dampening 0):
+ *   d = grad + weight_decay * w
+ *   buf = momentum * buf + d          (buf starts at 0, so the first buf is d)
+ *   d = nesterov ? d + momentum * buf : buf
+ *   w -= lr * d
+ * then masked weights are set back to zero. Momentum buffers live in the
+ * parameters and are never reset by the optimizer. */
+#ifndef DSRBENCH_OPTIM_H
+#define DSRBENCH_OPTIM_H
+#include "net.h"
+
+struct sgd_config {
+    float momentum;
+    float weight_decay;
+    int nesterov;
+};
+
+void sgd_step(struct net *net, const struct sgd_config *cfg, float lr);
+/* zeroes the stored values at masked-out positions of every masked parameter */
+void net_apply_masks(struct net *net);
+
+#endif

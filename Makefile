@@ -49,7 +49,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 
 check: bin/dsrbench bin/dsrbench-tests
-	./bin/dsrbench-tests --jobs 2
+	OMP_WAIT_POLICY=passive ./bin/dsrbench-tests --jobs 2 2>&1
 	@for t in tests/*.sh; do echo "== $$t"; sh "$$t" || exit 1; done
 
 # Regenerates tests/fixtures from PyTorch (Debian's python3-torch); `make test`

@@ -19,9 +19,33 @@ struct dataset {
     int32_t *labels; /* count, each in [0, classes) */
 };
 
+/* struct normalize holds one mean and std per channel */
+#define DATASET_MAX_CHANNELS 4
+
+static inline size_t dataset_image_bytes(const struct dataset *d)
+{
+    return (size_t)d->c * (size_t)d->h * (size_t)d->w;
+}
+
 void dataset_free(struct dataset *d);
-/* keeps the first n examples (n <= count) */
+/* keeps the first n examples (n <= count); the memory stays allocated */
 void dataset_truncate(struct dataset *d, int n);
+
+/* Shared by the loaders. dataset_check_shape checks a shape read from a file
+ * (count >= 1, 1..DATASET_MAX_CHANNELS channels, an image size below 2^31
+ * bytes, at least one class): -1 with a message naming path when it is
+ * unusable. dataset_alloc checks it too and allocates pixels and zeroed
+ * labels; -1 also when memory runs out. */
+int dataset_check_shape(uint64_t count, uint32_t c, uint32_t h, uint32_t w, uint32_t classes,
+                        const char *path, char *err, size_t err_len);
+int dataset_alloc(struct dataset *d, uint64_t count, uint32_t c, uint32_t h, uint32_t w,
+                  uint32_t classes, const char *path, char *err, size_t err_len);
+/* -1 with "path: label L at index I is outside 0..classes-1" when out of range */
+int data_check_label(uint32_t label, int classes, const char *path, long index, char *err,
+                     size_t err_len);
+/* formats "path: message" into err and returns -1 */
+int data_error(char *err, size_t err_len, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* IDX pair (images idx3-ubyte, labels idx1-ubyte), plain or gzip */
 int idx_load(const char *images_path, const char *labels_path, struct dataset *out, char *err,
@@ -74,8 +98,14 @@ void data_pipeline_defaults(enum data_kind kind, const struct dataset *train,
 
 /* Writes examples order[first .. first+n) of d into out as CNHW floats
  * (c x n x out_h x out_w), normalized; in training mode augmented with
- * p->train_aug, drawing from augment_stream (not touched in eval mode).
- * Labels go to labels[0..n). */
+ * p->train_aug, drawing from augment_stream (not touched, and may be NULL, in
+ * eval mode). Labels go to labels[0..n). order NULL means examples
+ * first .. first+n in stored order. The random numbers of one image are drawn in this order: crop
+ * offset y then x (crop_pad), random-resized-crop tries, flip (hflip); images
+ * in batch order, so a stream state gives one batch whatever the thread count.
+ * Eval mode, and training without random-resized-crop, take the center
+ * out_h x out_w of the stored size (bilinear resize when the stored image is
+ * smaller than the output). */
 void batch_assemble(const struct dataset *d, const struct pipeline *p, int train,
                     const int32_t *order, int first, int n, struct rng *augment_stream,
                     float *out, int32_t *labels);

@@ -11,7 +11,7 @@ BLAS_RPATH := $(if $(BLAS_PC_DIR),-Wl$(,)-rpath$(,)$(patsubst %/pkgconfig,%,$(BL
 
 OPT ?= -O3 -march=native
 CFLAGS += -std=c11 -D_POSIX_C_SOURCE=200809L $(OPT) -g -Wall -Wextra -Werror -fopenmp \
-          -Iengine -Imethods -Iexperiments $(BLAS_CFLAGS)
+          -Iengine -Imethods -Iexperiments -Ibuild $(BLAS_CFLAGS)
 LDLIBS += $(BLAS_LIBS) $(BLAS_RPATH) -lcsv -linih -lz -lm
 
 LIB_SRC := $(wildcard engine/*.c) $(wildcard methods/*.c) $(wildcard methods/ablations/*.c) \
@@ -21,7 +21,7 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=build/%.o)
 DEPFILES := $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) build/experiments/main.d
 
-.PHONY: all deps test check clean fixtures data-cifar10
+.PHONY: all deps test check clean fixtures data-cifar10 FORCE
 all: bin/dsrbench
 
 deps:
@@ -30,6 +30,15 @@ deps:
 build/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# the code version for manifests; rewritten only when it changes
+build/version.h: FORCE
+	@mkdir -p build
+	@v=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
+	 echo "#define DSRBENCH_GIT \"$$v\"" > $@.new; \
+	 if cmp -s $@ $@.new; then rm $@.new; else mv $@.new $@; fi
+build/experiments/manifest.o build/experiments/main.o: build/version.h
+FORCE:
 
 build/libdsrbench.a: $(LIB_OBJ)
 	@rm -f $@
@@ -57,6 +66,10 @@ check: bin/dsrbench bin/dsrbench-tests
 fixtures:
 	@./install-deps.sh --reference
 	/usr/bin/python3 tests/reference/make_fixtures.py tests/fixtures
+
+# Downloads and verifies the CIFAR-10 binary archive into data/ (needs internet).
+data-cifar10:
+	sh experiments/fetch-cifar10.sh
 
 clean:
 	rm -rf build bin

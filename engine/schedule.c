@@ -37,7 +37,7 @@ static int scaled_preset(double base_lr, int epochs, struct lr_schedule *out)
     for (int i = 0; i < 4; i++) {
         const int start = (int)lround(fraction[i] * epochs);
         if (out->steps > 0 && start <= out->start_epoch[out->steps - 1])
-            continue; /* too few epochs to hold every step: later steps win */
+            continue; /* too few epochs to hold every step: the earlier one stays */
         out->start_epoch[out->steps] = start;
         out->lr[out->steps++] = base_lr * factor[i];
     }
@@ -117,6 +117,14 @@ int lr_schedule_parse(const char *text, double base_lr, int epochs, struct lr_sc
         return 0;
     }
     return parse_custom(text, out, err, err_len);
+}
+
+int lr_schedule_is_preset(const char *text)
+{
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(text, presets[i].name) == 0)
+            return 1;
+    return strcmp(text, "scaled") == 0;
 }
 
 double lr_at_epoch(const struct lr_schedule *s, int epoch)

@@ -17,6 +17,8 @@ struct lr_schedule {
  * (presets start at 0.1); `epochs` sizes the "scaled" preset. */
 int lr_schedule_parse(const char *text, double base_lr, int epochs, struct lr_schedule *out,
                       char *err, size_t err_len);
+/* whether text names a preset (which --lr rescales) rather than a custom list */
+int lr_schedule_is_preset(const char *text);
 double lr_at_epoch(const struct lr_schedule *s, int epoch);
 /* "0.1,0.02@60,..." back, for manifests */
 void lr_schedule_format(const struct lr_schedule *s, char *out, size_t out_len);

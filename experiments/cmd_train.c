@@ -1,0 +1,97 @@
+/* dsrbench train: flags to train_options, then one run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "flags.h"
+#include "models.h"
+#include "schedule.h"
+#include "train_run.h"
+
+static const char usage[] =
+    "usage: dsrbench train --model M --data D [options]\n"
+    "\n"
+    "Trains one model, evaluates on the test split after every epoch and writes\n"
+    "<out>/epochs.csv (one row per epoch) and <out>/manifest.ini (resolved configuration).\n"
+    "Progress goes to stderr: a live line on a terminal, one line per epoch otherwise.\n"
+    "\nModels:\n";
+
+static const char usage_tail[] =
+    "\nData sets: fashion-mnist (default; Debian's dataset-fashion-mnist), mnist, cifar10\n"
+    "(binary version; `make data-cifar10`), imagenet-shards (see README). The folder is\n"
+    "--data-dir, else $DSRBENCH_DATA, else the data set's default.\n"
+    "\nLearning-rate schedules (--lr-schedule):\n";
+
+/* the command line as one string for the manifest */
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i)
+            strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct train_options o;
+    train_options_defaults(&o);
+    struct flag flags[] = {
+        {"model", FLAG_STRING, &o.model, 0, 0, "M", "model (default lenet-300-100)", 0},
+        {"data", FLAG_STRING, &o.data, 0, 0, "D", "data set (default fashion-mnist)", 0},
+        {"data-dir", FLAG_STRING, &o.data_dir, 0, 0, "DIR", "folder holding the data set", 0},
+        {"epochs", FLAG_INT, &o.epochs, 1, 100000, "N", "training epochs (default 10)", 0},
+        {"batch", FLAG_INT, &o.batch, 1, 65536, "B", "mini-batch size (default 100)", 0},
+        {"eval-batch", FLAG_INT, &o.eval_batch, 1, 65536, "B",
+         "batch size for evaluation (default 500)", 0},
+        {"lr-schedule", FLAG_STRING, &o.lr_schedule, 0, 0, "S",
+         "preset or list, see below (default scaled)", 0},
+        {"lr", FLAG_DOUBLE, &o.lr, 1e-9, 100, "X", "base rate presets scale to (default 0.1; lenet-5 0.05)", 0},
+        {"momentum", FLAG_DOUBLE, &o.momentum, 0, 0.999999, "X", "SGD momentum (default 0.9)", 0},
+        {"nesterov", FLAG_BOOL, &o.nesterov, 0, 0, "", "Nesterov momentum (default on)", 0},
+        {"weight-decay", FLAG_DOUBLE, &o.weight_decay, 0, 1, "X",
+         "L2 weight decay (default 5e-4)", 0},
+        {"seed", FLAG_SEED, &o.seed, 0, 0, "S", "run seed (default 1)", 0},
+        {"threads", FLAG_INT, &o.threads, 1, 1024, "T", "threads (default: all cores)", 0},
+        {"train-subset", FLAG_INT, &o.train_subset, 1, 1 << 30, "N",
+         "use the first N training examples", 0},
+        {"test-subset", FLAG_INT, &o.test_subset, 1, 1 << 30, "N",
+         "use the first N test examples", 0},
+        {"augment", FLAG_STRING, &o.augment, 0, 0, "A",
+         "default, none, flip, crop, crop-flip (default: the data set's)", 0},
+        {"crop-pad", FLAG_INT, &o.crop_pad, 1, 64, "P", "padding of the random crop", 0},
+        {"out", FLAG_STRING, &o.out, 0, 0, "DIR",
+         "results folder (default results/runs/<model>_<data>_dense_seed<S>)", 0},
+    };
+    char head[8192];
+    snprintf(head, sizeof head, "%s%s%s%s", usage, model_help, usage_tail, lr_schedule_help);
+    const int n = sizeof flags / sizeof flags[0];
+    const int rc = flags_parse(flags, n, argc, argv, 2, "dsrbench train", head);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (flag_find(flags, n, "lr")->seen && !lr_schedule_is_preset(o.lr_schedule)) {
+        fprintf(stderr, "dsrbench train: --lr scales a preset schedule; a custom "
+                        "--lr-schedule list already gives every rate\n");
+        return 2;
+    }
+    char default_out[512];
+    if (!o.out) {
+        snprintf(default_out, sizeof default_out, "results/runs/%s_%s_dense_seed%llu", o.model,
+                 o.data, (unsigned long long)o.seed);
+        o.out = default_out;
+    }
+    char *command = join_args(argc, argv);
+    o.command = command;
+    const int status = train_run(&o);
+    free(command);
+    return status;
+}

@@ -1,0 +1,29 @@
+/* Table-driven command-line flags: "--name value", "--name=value", and for
+ * booleans "--name" / "--no-name". Every refusal names the flag, the value and
+ * what was expected. */
+#ifndef DSRBENCH_FLAGS_H
+#define DSRBENCH_FLAGS_H
+#include <stdint.h>
+#include <stdio.h>
+
+enum flag_type { FLAG_INT, FLAG_SEED, FLAG_DOUBLE, FLAG_STRING, FLAG_BOOL };
+
+struct flag {
+    const char *name; /* without the leading dashes */
+    enum flag_type type;
+    void *target;     /* int*, uint64_t*, double*, const char**, int* */
+    double min, max;  /* inclusive range for numbers */
+    const char *arg;  /* placeholder in --help, e.g. "N" */
+    const char *help;
+    int seen;         /* set when given on the command line */
+};
+
+/* Parses argv[first..argc). Returns 0 on success, 1 when --help was asked
+ * for (usage printed to stdout), -1 on an error (message on stderr). */
+int flags_parse(struct flag *flags, int n_flags, int argc, char **argv, int first,
+                const char *command, const char *usage_head);
+void flags_usage(FILE *out, const struct flag *flags, int n_flags, const char *usage_head);
+/* the flag entry by name, or NULL */
+const struct flag *flag_find(const struct flag *flags, int n_flags, const char *name);
+
+#endif

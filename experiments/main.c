@@ -1,0 +1,39 @@
+/* dsrbench: the command-line entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "version.h"
+
+static const char usage[] =
+    "usage: dsrbench COMMAND [options]\n"
+    "\n"
+    "A harness for dynamic sparse training research (Mostafa & Wang, ICML 2019).\n"
+    "\n"
+    "Commands:\n"
+    "  train     train one model on one data set, write per-epoch CSV and a manifest\n"
+    "  info      parameter counts and per-tensor table of a model\n"
+    "  version   print the code version\n"
+    "\n"
+    "`dsrbench COMMAND --help` describes a command's options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "train") == 0)
+        return cmd_train(argc, argv);
+    if (strcmp(argv[1], "info") == 0)
+        return cmd_info(argc, argv);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("dsrbench %s\n", DSRBENCH_GIT);
+        return 0;
+    }
+    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, info or version; see "
+                    "dsrbench --help)\n",
+            argv[1]);
+    return 2;
+}

@@ -1,0 +1,32 @@
+/* Results files: CSV tables through libcsv (RFC 4180 quoting) and key = value
+ * manifests. Every file is written to "<path>.tmp" and renamed over <path>, so
+ * a reader (or a killed run) never sees half a file. */
+#ifndef DSRBENCH_RESULTS_IO_H
+#define DSRBENCH_RESULTS_IO_H
+#include <stddef.h>
+
+struct csv_table {
+    int columns;
+    const char **header;
+    int rows, capacity;
+    char **cells; /* rows x columns, owned */
+};
+
+void csv_table_init(struct csv_table *t, const char **header, int columns);
+/* appends one row of `columns` values, formatted by the caller */
+void csv_table_add_row(struct csv_table *t, const char *const *values);
+int csv_table_write(const struct csv_table *t, const char *path);
+void csv_table_free(struct csv_table *t);
+
+/* writes text atomically; returns 0 or -1 with a message on stderr */
+int write_file_atomic(const char *path, const char *text, size_t len);
+
+/* a growing text buffer for manifests */
+struct text {
+    char *data;
+    size_t len, cap;
+};
+void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void text_free(struct text *t);
+
+#endif

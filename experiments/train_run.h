@@ -1,0 +1,35 @@
+/* One training run from resolved options to a results folder:
+ *   <out>/manifest.ini   resolved configuration, build and machine facts, status
+ *   <out>/epochs.csv     one row per epoch (columns in README.md)
+ * Used by `dsrbench train` and by the experiment runner. */
+#ifndef DSRBENCH_TRAIN_RUN_H
+#define DSRBENCH_TRAIN_RUN_H
+#include <stdint.h>
+
+struct train_options {
+    const char *model;
+    const char *data;
+    const char *data_dir;    /* NULL: DSRBENCH_DATA or the data set's default */
+    int epochs;
+    int batch;
+    int eval_batch;
+    const char *lr_schedule; /* preset or custom list */
+    double lr;               /* base rate a preset is scaled to; 0: the model's default */
+    double momentum;
+    int nesterov;
+    double weight_decay;
+    uint64_t seed;
+    int threads;
+    int train_subset;        /* 0: all */
+    int test_subset;
+    const char *augment;     /* default, none, flip, crop, crop-flip */
+    int crop_pad;            /* 0: the data set's default */
+    const char *out;         /* NULL: results/runs/<model>_<data>_dense_seed<seed> */
+    const char *command;     /* the command line, for the manifest */
+};
+
+void train_options_defaults(struct train_options *o);
+/* returns the process exit status: 0 done, 1 failed, 2 bad options */
+int train_run(const struct train_options *o);
+
+#endif

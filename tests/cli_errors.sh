@@ -1,0 +1,63 @@
+#!/bin/sh
+# Bad input is refused with exit status 2 and a message naming the flag or
+# file, the value and what was expected; nothing already written is touched.
+set -eu
+bin=${DSRBENCH:-./bin/dsrbench}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+
+expect() { # expected-status expected-message-fragment args...
+    want_status=$1 want_text=$2
+    shift 2
+    set +e
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    set -e
+    if [ "$status" -eq "$want_status" ] && grep -qF -- "$want_text" "$tmp/err" "$tmp/out"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: dsrbench $* -> status $status (want $want_status), output:"
+        cat "$tmp/err" "$tmp/out"
+        echo "(expected to contain: $want_text)"
+    fi
+}
+
+expect 2 "unknown command 'fly'" fly
+expect 2 "usage: dsrbench" 
+expect 0 "usage: dsrbench train" train --help
+expect 0 "usage: dsrbench info" info --help
+expect 2 "unknown flag '--bogus'" train --bogus
+expect 2 "--epochs '0': expected a whole number from 1 to 100000" train --epochs 0
+expect 2 "--epochs 'ten'" train --epochs ten
+expect 2 "--batch needs a value" train --batch
+expect 2 "--lr '-1'" train --lr -1
+expect 2 "--momentum '1.5'" train --momentum 1.5
+expect 2 "--seed '-3'" train --seed -3
+expect 2 "--epochs is given twice" train --epochs 2 --epochs 3
+expect 2 "--nesterov takes no value" train --nesterov=1
+expect 2 "unknown model 'vgg-16'" train --model vgg-16
+expect 2 "WRN depth must be 6n+4" train --model wrn-12-2
+expect 2 "expected a width K" train --model wrn-16-x
+expect 2 "--data 'svhn'" train --data svhn
+expect 2 "--augment 'rotate'" train --augment rotate
+expect 2 "--lr-schedule '0.1,0.02@x'" train --lr-schedule 0.1,0.02@x
+expect 2 "each later one at a later epoch" train --lr-schedule 0.1,0.02@5,0.01@3
+expect 2 "--lr scales a preset" train --lr 0.05 --lr-schedule 0.1,0.01@5
+expect 2 "--train-subset 70000" train --train-subset 70000 --out "$tmp/sub"
+expect 1 "$tmp/nowhere" train --data cifar10 --data-dir "$tmp/nowhere" --out "$tmp/c"
+expect 1 "$tmp/nowhere" train --data-dir "$tmp/nowhere" --out "$tmp/f"
+expect 2 "--input '3x32'" info --model wrn-28-2 --input 3x32
+expect 2 "--model is required" info
+expect 2 "cannot take 1x4x4 inputs" info --model lenet-5 --input 1x4x4
+
+# a finished run is never overwritten
+mkdir -p "$tmp/done"
+echo "kept" >"$tmp/done/epochs.csv"
+expect 2 "already holds a run" train --out "$tmp/done"
+if [ "$(cat "$tmp/done/epochs.csv")" = "kept" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: an existing epochs.csv was changed"; fi
+
+echo "cli_errors: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

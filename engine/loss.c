@@ -17,8 +17,8 @@ double softmax_cross_entropy(int n, int classes, const float *logits, const int3
                 arg = k;
             }
         }
-        double denom = 0.0;
-        for (int k = 0; k < classes; k++)
+        double denom = exp((double)logits[j] - max); /* class 0; classes >= 1 */
+        for (int k = 1; k < classes; k++)
             denom += exp((double)logits[(size_t)k * n + j] - max);
         total += log(denom) - ((double)logits[(size_t)labels[j] * n + j] - max);
         right += arg == labels[j];

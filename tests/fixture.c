@@ -107,13 +107,14 @@ static int read_tensor_header(struct reader *r, int index, struct fixture_tensor
  * dtypes are 4-byte words, so one conversion serves both */
 static int read_tensor_data(struct reader *r, struct fixture_tensor *t)
 {
-    unsigned char *bytes = malloc(t->count * 4);
-    if (!bytes) {
+    void *storage = malloc(t->count * 4);
+    unsigned char *bytes = storage;
+    if (!storage) {
         snprintf(r->err, r->err_len, "%s: tensor '%s': out of memory for %zu values", r->path,
                  t->name, t->count);
         return -1;
     }
-    t->data.f32 = (float *)bytes;
+    t->data.f32 = storage;
     if (read_bytes(r, bytes, t->count * 4, t->name) != 0)
         return -1;
     for (size_t i = 0; i < t->count; i++) {

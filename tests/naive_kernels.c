@@ -173,9 +173,9 @@ double naive_softmax_cross_entropy(int n, int classes, const float *logits,
     double total = 0.0;
     *correct = 0;
     for (int j = 0; j < n; j++) {
-        double denom = 0.0;
+        double denom = exp(logits[j]); /* class 0; the loop adds the rest */
         int best = 0;
-        for (int k = 0; k < classes; k++) {
+        for (int k = 1; k < classes; k++) {
             denom += exp(logits[(size_t)k * n + j]);
             if (logits[(size_t)k * n + j] > logits[(size_t)best * n + j])
                 best = k;

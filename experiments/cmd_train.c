@@ -47,6 +47,10 @@ int cmd_train(int argc, char **argv)
     train_options_defaults(&o);
     struct flag flags[] = {
         {"model", FLAG_STRING, &o.model, 0, 0, "M", "model (default lenet-300-100)", 0},
+        {"method", FLAG_STRING, &o.method, 0, 0, "X",
+         "training method (default dense; dsrbench methods lists them)", 0},
+        {"sparsity", FLAG_DOUBLE, &o.sparsity, 0, 0.999999, "S",
+         "fraction of sparse-eligible weights that are zero (sparse methods; default 0.9)", 0},
         {"data", FLAG_STRING, &o.data, 0, 0, "D", "data set (default fashion-mnist)", 0},
         {"data-dir", FLAG_STRING, &o.data_dir, 0, 0, "DIR", "folder holding the data set", 0},
         {"epochs", FLAG_INT, &o.epochs, 1, 100000, "N", "training epochs (default 10)", 0},
@@ -70,7 +74,7 @@ int cmd_train(int argc, char **argv)
          "default, none, flip, crop, crop-flip (default: the data set's)", 0},
         {"crop-pad", FLAG_INT, &o.crop_pad, 1, 64, "P", "padding of the random crop", 0},
         {"out", FLAG_STRING, &o.out, 0, 0, "DIR",
-         "results folder (default results/runs/<model>_<data>_dense_seed<S>)", 0},
+         "results folder (default results/runs/<model>_<data>_<method>_seed<S>)", 0},
     };
     char head[8192];
     snprintf(head, sizeof head, "%s%s%s%s", usage, model_help, usage_tail, lr_schedule_help);
@@ -85,8 +89,8 @@ int cmd_train(int argc, char **argv)
     }
     char default_out[512];
     if (!o.out) {
-        snprintf(default_out, sizeof default_out, "results/runs/%s_%s_dense_seed%llu", o.model,
-                 o.data, (unsigned long long)o.seed);
+        snprintf(default_out, sizeof default_out, "results/runs/%s_%s_%s_seed%llu", o.model,
+                 o.data, o.method, (unsigned long long)o.seed);
         o.out = default_out;
     }
     char *command = join_args(argc, argv);

@@ -13,6 +13,7 @@ static const char usage[] =
     "Commands:\n"
     "  train     train one model on one data set, write per-epoch CSV and a manifest\n"
     "  info      parameter counts and per-tensor table of a model\n"
+    "  methods   the training methods and their options\n"
     "  version   print the code version\n"
     "\n"
     "`dsrbench COMMAND --help` describes a command's options.\n";
@@ -28,11 +29,13 @@ int main(int argc, char **argv)
         return cmd_train(argc, argv);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc, argv);
+    if (strcmp(argv[1], "methods") == 0)
+        return cmd_methods(argc, argv);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("dsrbench %s\n", DSRBENCH_GIT);
         return 0;
     }
-    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, info or version; see "
+    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, info, methods or version; see "
                     "dsrbench --help)\n",
             argv[1]);
     return 2;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "method.h"
 #include "models.h"
 #include "progress.h"
 #include "results_io.h"
@@ -18,7 +19,8 @@
 void train_options_defaults(struct train_options *o)
 {
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (struct train_options){.model = "lenet-300-100", .data = "fashion-mnist", .epochs = 10,
+    *o = (struct train_options){.model = "lenet-300-100", .method = "dense", .sparsity = -1,
+                                .data = "fashion-mnist", .epochs = 10,
                                 .batch = 100, .eval_batch = 500, .lr_schedule = "scaled",
                                 .lr = 0, .momentum = 0.9, .nesterov = 1,
                                 .weight_decay = 5e-4, .seed = 1,
@@ -34,8 +36,10 @@ enum { EPOCH_COLUMNS = sizeof epoch_columns / sizeof epoch_columns[0] };
 
 struct run_state {
     const struct train_options *o;
+    struct method_run *method;
+    char sparsity[32];
     char run_id[256], model[64], epochs_path[4200];
-    size_t total_params, active_params;
+    size_t total_params;
     struct csv_table table;
     struct progress progress;
     int train_images;
@@ -74,11 +78,19 @@ static void format_augment(const struct augment *a, char *out, size_t len)
         out[strlen(out) - 1] = '\0';
 }
 
+/* learnable parameters that are not masked out */
+static size_t active_params(const struct run_state *s)
+{
+    const struct sparse_store *store = &s->method->store;
+    return s->total_params - store->positions + sparse_store_active(store);
+}
+
 static int epoch_done(void *ctx, const struct epoch_result *r)
 {
     struct run_state *s = ctx;
     char cells[EPOCH_COLUMNS][32] = {{0}};
-    const char *values[EPOCH_COLUMNS] = {s->run_id, "dense", s->model, s->o->data, "0"};
+    const char *values[EPOCH_COLUMNS] = {s->run_id, s->method->method->name, s->model,
+                                         s->o->data, s->sparsity};
     snprintf(cells[5], 32, "%llu", (unsigned long long)s->o->seed);
     snprintf(cells[6], 32, "%d", r->epoch);
     snprintf(cells[7], 32, "%.6g", r->lr);
@@ -86,7 +98,7 @@ static int epoch_done(void *ctx, const struct epoch_result *r)
     snprintf(cells[9], 32, "%.4f", r->train_acc);
     snprintf(cells[10], 32, "%.6f", r->test_loss);
     snprintf(cells[11], 32, "%.4f", r->test_acc);
-    snprintf(cells[12], 32, "%zu", s->active_params);
+    snprintf(cells[12], 32, "%zu", active_params(s));
     snprintf(cells[13], 32, "%zu", s->total_params);
     snprintf(cells[14], 32, "%.3f", r->seconds);
     for (int i = 5; i < EPOCH_COLUMNS; i++)
@@ -118,8 +130,8 @@ static int write_manifest(const struct run_state *s, const struct train_config *
     struct text t = {0};
     text_printf(&t, "[run]\nrun_id = %s\ncommand = %s\nstatus = %s\n", s->run_id,
                 o->command ? o->command : "", status);
-    text_printf(&t, "method = dense\nsparsity = 0\nmodel = %s\ndata = %s\ndata_dir = %s\n",
-                s->model, o->data, o->data_dir ? o->data_dir : "(default)");
+    text_printf(&t, "method = %s\nsparsity = %s\nmodel = %s\ndata = %s\ndata_dir = %s\n",
+                s->method->method->name, s->sparsity, s->model, o->data, o->data_dir ? o->data_dir : "(default)");
     text_printf(&t, "train_examples = %d\ntest_examples = %d\ninput = %dx%dx%d\nclasses = %d\n",
                 train->count, test->count, train->c, pipe->out_h, pipe->out_w, train->classes);
     text_printf(&t, "seed = %llu\nepochs = %d\nbatch = %d\neval_batch = %d\n",
@@ -127,7 +139,7 @@ static int write_manifest(const struct run_state *s, const struct train_config *
     text_printf(&t, "lr_schedule = %s\nmomentum = %g\nnesterov = %d\nweight_decay = %g\n",
                 schedule, cfg->sgd.momentum, cfg->sgd.nesterov, cfg->sgd.weight_decay);
     text_printf(&t, "augment = %s\nthreads = %d\ntotal_params = %zu\nactive_params = %zu\n",
-                augment, o->threads, s->total_params, s->active_params);
+                augment, o->threads, s->total_params, active_params(s));
     if (strcmp(status, "running") != 0)
         text_printf(&t, "\n[result]\nfinal_test_acc = %.4f\nbest_test_acc = %.4f\n"
                         "wall_seconds = %.1f\n",
@@ -160,6 +172,22 @@ int train_run(const struct train_options *o)
     struct lr_schedule schedule;
     if (model_parse(o->model, &spec, err, sizeof err) != 0) {
         fprintf(stderr, "dsrbench train: --model %s\n", err);
+        return 2;
+    }
+    const struct method *method = method_find(o->method);
+    if (!method) {
+        fprintf(stderr, "dsrbench train: --method '%s' is unknown (dsrbench methods lists them)\n",
+                o->method);
+        return 2;
+    }
+    if (!method->sparse && o->sparsity >= 0) {
+        fprintf(stderr, "dsrbench train: --method %s is dense and takes no --sparsity\n",
+                method->name);
+        return 2;
+    }
+    if (o->sparsity >= 1.0) {
+        fprintf(stderr, "dsrbench train: --sparsity %g: expected a fraction in [0, 1)\n",
+                o->sparsity);
         return 2;
     }
     if (data_kind_parse(o->data, &kind) != 0) {
@@ -204,7 +232,14 @@ int train_run(const struct train_options *o)
     int status = 1;
     struct net *net = NULL;
     struct trainer trainer = {0};
-    struct run_state s = {.o = o};
+    struct method_run run = {.method = method,
+                             .sparsity = method->sparse ? (o->sparsity >= 0 ? o->sparsity : 0.9)
+                                                        : 0.0,
+                             .stream = rng_stream(o->seed, RNG_METHOD)};
+    for (int i = 0; i < method->n_options; i++)
+        run.option[i] = method->options[i].default_value;
+    struct run_state s = {.o = o, .method = &run};
+    snprintf(s.sparsity, sizeof s.sparsity, "%g", run.sparsity);
     if (o->train_subset > train.count || o->test_subset > test.count) {
         fprintf(stderr,
                 "dsrbench train: --train-subset %d / --test-subset %d exceed the %d / %d "
@@ -221,11 +256,24 @@ int train_run(const struct train_options *o)
     struct pipeline pipe;
     data_pipeline_defaults(kind, &train, &pipe);
     apply_augment(o->augment, o->crop_pad, &pipe.train_aug);
+    if (method->configure && method->configure(&run, &spec) != 0)
+        goto done;
     net = model_build(&spec, train.c, pipe.out_h, pipe.out_w, train.classes);
     if (!net)
         goto done;
+    run.net = net;
     struct rng weight_stream = rng_stream(o->seed, RNG_WEIGHT_INIT);
     net_init_params(net, &weight_stream);
+    if (method->sparse) {
+        if (sparse_store_init(&run.store, net) != 0) {
+            fprintf(stderr, "dsrbench train: %s has no sparse-eligible tensors\n", o->model);
+            goto done;
+        }
+        struct rng mask_stream = rng_stream(o->seed, RNG_MASK_INIT);
+        sparse_store_random_masks(&run.store, run.sparsity, &mask_stream);
+    }
+    if (method->init && method->init(&run) != 0)
+        goto done;
 
     const struct train_config cfg = {
         .epochs = o->epochs, .batch = o->batch, .eval_batch = o->eval_batch,
@@ -243,19 +291,23 @@ int train_run(const struct train_options *o)
     snprintf(s.run_id, sizeof s.run_id, "%s", slash && slash[1] ? slash + 1 : o->out);
     model_name(&spec, s.model, sizeof s.model);
     snprintf(s.epochs_path, sizeof s.epochs_path, "%s", epochs_path);
-    s.total_params = s.active_params = net_param_count(net);
+    s.total_params = net_param_count(net);
     s.train_images = train.count;
     csv_table_init(&s.table, epoch_columns, EPOCH_COLUMNS);
     progress_init(&s.progress, o->epochs, 0);
     if (write_manifest(&s, &cfg, &train, &test, &pipe, "running", 0.0) != 0)
         goto done;
-    fprintf(stderr, "dsrbench train: %s on %s (%d train / %d test), %zu parameters -> %s\n",
-            s.model, o->data, train.count, test.count, s.total_params, o->out);
+    fprintf(stderr,
+            "dsrbench train: %s, %s (sparsity %s) on %s (%d train / %d test), %zu of %zu "
+            "parameters active -> %s\n",
+            s.model, method->name, s.sparsity, o->data, train.count, test.count,
+            active_params(&s), s.total_params, o->out);
 
     const double start = monotonic_seconds();
     const struct train_observer observer = {.ctx = &s, .batch_done = batch_done,
                                             .epoch_done = epoch_done};
-    if (trainer_run(&trainer, NULL, &observer) != 0) {
+    const struct train_hooks hooks = method_hooks(&run);
+    if (trainer_run(&trainer, &hooks, &observer) != 0) {
         write_manifest(&s, &cfg, &train, &test, &pipe, "failed", monotonic_seconds() - start);
         goto done;
     }
@@ -264,6 +316,9 @@ int train_run(const struct train_options *o)
         goto done;
     status = 0;
 done:
+    if (method->free_state)
+        method->free_state(&run);
+    sparse_store_free(&run.store);
     csv_table_free(&s.table);
     trainer_free(&trainer);
     net_free(net);

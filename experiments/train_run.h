@@ -8,6 +8,8 @@
 
 struct train_options {
     const char *model;
+    const char *method;      /* a name from methods/registry.c */
+    double sparsity;         /* < 0: 0.9 for sparse methods; dense methods take none */
     const char *data;
     const char *data_dir;    /* NULL: DSRBENCH_DATA or the data set's default */
     int epochs;
@@ -24,7 +26,7 @@ struct train_options {
     int test_subset;
     const char *augment;     /* default, none, flip, crop, crop-flip */
     int crop_pad;            /* 0: the data set's default */
-    const char *out;         /* NULL: results/runs/<model>_<data>_dense_seed<seed> */
+    const char *out;         /* NULL: results/runs/<model>_<data>_<method>_seed<seed> */
     const char *command;     /* the command line, for the manifest */
 };
 

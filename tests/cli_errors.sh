@@ -41,6 +41,10 @@ expect 2 "unknown model 'vgg-16'" train --model vgg-16
 expect 2 "WRN depth must be 6n+4" train --model wrn-12-2
 expect 2 "expected a width K" train --model wrn-16-x
 expect 2 "--data 'svhn'" train --data svhn
+expect 2 "--method 'magic' is unknown" train --method magic
+expect 2 "--method dense is dense and takes no --sparsity" train --sparsity 0.5
+expect 2 "--sparsity '1'" train --method static --sparsity 1
+expect 0 "static" methods
 expect 2 "--augment 'rotate'" train --augment rotate
 expect 2 "--lr-schedule '0.1,0.02@x'" train --lr-schedule 0.1,0.02@x
 expect 2 "each later one at a later epoch" train --lr-schedule 0.1,0.02@5,0.01@3

@@ -1,0 +1,62 @@
+/* The method interface. A method is a const struct of a name, a one-line
+ * summary, an option table and hooks, each optional. The engine never names a
+ * method: train_run builds the model, lets the method configure and
+ * initialize it, and passes the hooks to the shared training loop. Adding a
+ * method is one file plus one line in registry.c. */
+#ifndef DSRBENCH_METHOD_H
+#define DSRBENCH_METHOD_H
+#include <stddef.h>
+
+#include "models.h"
+#include "net.h"
+#include "rng.h"
+#include "sparse.h"
+#include "train.h"
+
+#define METHOD_MAX_OPTIONS 8
+
+struct method_option {
+    const char *name;
+    double default_value;
+    double min, max;
+    const char *help;
+};
+
+/* What a method's hooks see: the model, its sparse store (empty for dense
+ * methods), the target sparsity, the run's method stream, the resolved option
+ * values in table order, and the method's own state. */
+struct method_run {
+    const struct method *method;
+    struct net *net;
+    struct sparse_store store;
+    double sparsity;
+    struct rng stream;
+    double option[METHOD_MAX_OPTIONS];
+    void *state;
+};
+
+struct method {
+    const char *name;
+    const char *summary;
+    int sparse; /* takes --sparsity and gets a sparse store with PAPER.md's initial mask */
+    const struct method_option *options;
+    int n_options;
+    /* may change the model before it is built (thin dense: the width) */
+    int (*configure)(struct method_run *run, struct model_spec *spec);
+    /* after weights and initial masks exist; 0 or -1 with a message on stderr */
+    int (*init)(struct method_run *run);
+    void (*before_forward)(void *run, struct net *net, const struct train_position *pos);
+    void (*after_backward)(void *run, struct net *net, const struct train_position *pos);
+    void (*after_step)(void *run, struct net *net, const struct train_position *pos);
+    void (*end_epoch)(void *run, struct net *net, const struct train_position *pos);
+    void (*free_state)(struct method_run *run);
+};
+
+/* NULL when unknown */
+const struct method *method_find(const char *name);
+/* the registry, NULL-terminated */
+extern const struct method *const method_registry[];
+/* train_hooks that call the method's hooks with run as context */
+struct train_hooks method_hooks(struct method_run *run);
+
+#endif

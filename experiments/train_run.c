@@ -30,9 +30,11 @@ void train_options_defaults(struct train_options *o)
 static const char *epoch_columns[] = {
     "run_id",    "method",     "model",     "data",          "sparsity",     "seed",
     "epoch",     "lr",         "train_loss", "train_acc",    "test_loss",    "test_acc",
-    "active_params", "total_params", "seconds",
+    "active_params", "total_params",
 };
-enum { EPOCH_COLUMNS = sizeof epoch_columns / sizeof epoch_columns[0] };
+/* the method's columns follow, then "seconds" */
+enum { BASE_COLUMNS = sizeof epoch_columns / sizeof epoch_columns[0], MAX_STATS = 8 };
+static const char *layer_columns[] = {"epoch", "layer", "total", "active"};
 
 struct run_state {
     const struct train_options *o;
@@ -40,7 +42,9 @@ struct run_state {
     char sparsity[32];
     char run_id[256], model[64], epochs_path[4200];
     size_t total_params;
-    struct csv_table table;
+    const char *header[BASE_COLUMNS + MAX_STATS + 1];
+    struct csv_table table, layers;
+    char layers_path[4200];
     struct progress progress;
     int train_images;
     double best_test_acc, final_test_acc;
@@ -85,12 +89,40 @@ static size_t active_params(const struct run_state *s)
     return s->total_params - store->positions + sparse_store_active(store);
 }
 
+/* appends one row per sparse tensor to layers.csv (RQ4: per-layer sparsity over time) */
+static int write_layer_rows(struct run_state *s, int epoch)
+{
+    const struct sparse_store *store = &s->method->store;
+    if (store->count == 0)
+        return 0;
+    for (int t = 0; t < store->count; t++) {
+        char e[16], total[24], active[24];
+        snprintf(e, sizeof e, "%d", epoch);
+        snprintf(total, sizeof total, "%zu", store->tensors[t].param->count);
+        snprintf(active, sizeof active, "%zu", store->tensors[t].active);
+        const char *row[4] = {e, store->tensors[t].param->name, total, active};
+        csv_table_add_row(&s->layers, row);
+    }
+    return csv_table_write(&s->layers, s->layers_path);
+}
+
 static int epoch_done(void *ctx, const struct epoch_result *r)
 {
     struct run_state *s = ctx;
-    char cells[EPOCH_COLUMNS][32] = {{0}};
-    const char *values[EPOCH_COLUMNS] = {s->run_id, s->method->method->name, s->model,
-                                         s->o->data, s->sparsity};
+    const struct method *m = s->method->method;
+    struct method_stat stats[MAX_STATS];
+    const int n_stats = m->stats ? m->stats(s->method, stats, MAX_STATS) : 0;
+    if (s->table.columns == 0) { /* the first epoch fixes the header */
+        for (int i = 0; i < BASE_COLUMNS; i++)
+            s->header[i] = epoch_columns[i];
+        for (int i = 0; i < n_stats; i++)
+            s->header[BASE_COLUMNS + i] = stats[i].name;
+        s->header[BASE_COLUMNS + n_stats] = "seconds";
+        csv_table_init(&s->table, s->header, BASE_COLUMNS + n_stats + 1);
+    }
+    char cells[BASE_COLUMNS + MAX_STATS + 1][32] = {{0}};
+    const char *values[BASE_COLUMNS + MAX_STATS + 1] = {
+        s->run_id, m->name, s->model, s->o->data, s->sparsity};
     snprintf(cells[5], 32, "%llu", (unsigned long long)s->o->seed);
     snprintf(cells[6], 32, "%d", r->epoch);
     snprintf(cells[7], 32, "%.6g", r->lr);
@@ -100,14 +132,18 @@ static int epoch_done(void *ctx, const struct epoch_result *r)
     snprintf(cells[11], 32, "%.4f", r->test_acc);
     snprintf(cells[12], 32, "%zu", active_params(s));
     snprintf(cells[13], 32, "%zu", s->total_params);
-    snprintf(cells[14], 32, "%.3f", r->seconds);
-    for (int i = 5; i < EPOCH_COLUMNS; i++)
+    for (int i = 0; i < n_stats; i++)
+        snprintf(cells[BASE_COLUMNS + i], 32, "%.9g", stats[i].value);
+    snprintf(cells[BASE_COLUMNS + n_stats], 32, "%.3f", r->seconds);
+    for (int i = 5; i <= BASE_COLUMNS + n_stats; i++)
         values[i] = cells[i];
     csv_table_add_row(&s->table, values);
     progress_epoch(&s->progress, r, s->train_images);
     s->final_test_acc = r->test_acc;
     if (r->test_acc > s->best_test_acc)
         s->best_test_acc = r->test_acc;
+    if (write_layer_rows(s, r->epoch) != 0)
+        return 1;
     return csv_table_write(&s->table, s->epochs_path) != 0;
 }
 
@@ -293,7 +329,8 @@ int train_run(const struct train_options *o)
     snprintf(s.epochs_path, sizeof s.epochs_path, "%s", epochs_path);
     s.total_params = net_param_count(net);
     s.train_images = train.count;
-    csv_table_init(&s.table, epoch_columns, EPOCH_COLUMNS);
+    csv_table_init(&s.layers, layer_columns, 4);
+    snprintf(s.layers_path, sizeof s.layers_path, "%s/layers.csv", o->out);
     progress_init(&s.progress, o->epochs, 0);
     if (write_manifest(&s, &cfg, &train, &test, &pipe, "running", 0.0) != 0)
         goto done;
@@ -320,6 +357,7 @@ done:
         method->free_state(&run);
     sparse_store_free(&run.store);
     csv_table_free(&s.table);
+    csv_table_free(&s.layers);
     trainer_free(&trainer);
     net_free(net);
     dataset_free(&train);

@@ -1,6 +1,7 @@
 /* One training run from resolved options to a results folder:
  *   <out>/manifest.ini   resolved configuration, build and machine facts, status
  *   <out>/epochs.csv     one row per epoch (columns in README.md)
+ *   <out>/layers.csv     sparse methods: active count of every sparse tensor per epoch
  * Used by `dsrbench train` and by the experiment runner. */
 #ifndef DSRBENCH_TRAIN_RUN_H
 #define DSRBENCH_TRAIN_RUN_H

@@ -35,6 +35,12 @@ struct method_run {
     void *state;
 };
 
+/* one method-specific column of the per-epoch CSV */
+struct method_stat {
+    const char *name;
+    double value;
+};
+
 struct method {
     const char *name;
     const char *summary;
@@ -49,6 +55,10 @@ struct method {
     void (*after_backward)(void *run, struct net *net, const struct train_position *pos);
     void (*after_step)(void *run, struct net *net, const struct train_position *pos);
     void (*end_epoch)(void *run, struct net *net, const struct train_position *pos);
+    /* after each epoch: fills up to max columns for the epoch just finished
+     * (e.g. threshold H, pruned, grown, reallocations), resets the per-epoch
+     * counters and returns how many it filled; always the same names */
+    int (*stats)(struct method_run *run, struct method_stat *out, int max);
     void (*free_state)(struct method_run *run);
 };
 

@@ -11,8 +11,8 @@ run() { # out seed
     "$bin" train --model wrn-10-1 --data fashion-mnist --epochs 2 --batch 50 \
         --train-subset 600 --test-subset 300 --augment crop-flip --threads 2 \
         --seed "$2" --out "$tmp/$1" 2>"$tmp/$1.log"
-    # drop the time column (the last one) and the run id (the folder name)
-    cut -d, -f2-14 "$tmp/$1/epochs.csv" >"$tmp/$1.cmp"
+    # drop the run id (the folder name, first) and the time column (last)
+    cut -d, -f2- "$tmp/$1/epochs.csv" | sed 's/,[^,]*$//' >"$tmp/$1.cmp"
 }
 run a 7
 run b 7

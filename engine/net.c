@@ -291,10 +291,7 @@ void net_init_params(struct net *net, struct rng *weight_stream)
             case INIT_ONE: p->value[j] = 1.0f; break;
             }
         }
-        if (p->mask)
-            for (size_t j = 0; j < p->count; j++)
-                if (!p->mask[j])
-                    p->value[j] = 0.0f;
+        param_zero_masked(p, p->value);
     }
     for (int i = 0; i < net->n_layers; i++) {
         struct layer *l = &net->layers[i];
@@ -483,14 +480,17 @@ void net_backward(struct net *net, int batch)
         memset(net->params[i]->grad, 0, sizeof(float) * net->params[i]->count);
     for (int i = net->n_layers - 1; i >= 0; i--)
         backward_layer(net, &net->layers[i], batch);
-    for (int i = 0; i < net->n_params; i++) {
-        struct param *p = net->params[i];
-        if (!p->mask)
-            continue;
-        for (size_t j = 0; j < p->count; j++)
-            if (!p->mask[j])
-                p->grad[j] = 0.0f;
-    }
+    for (int i = 0; i < net->n_params; i++)
+        param_zero_masked(net->params[i], net->params[i]->grad);
+}
+
+void param_zero_masked(const struct param *p, float *x)
+{
+    if (!p->mask)
+        return;
+    for (size_t j = 0; j < p->count; j++)
+        if (!p->mask[j])
+            x[j] = 0.0f;
 }
 
 size_t net_param_count(const struct net *net)

@@ -99,6 +99,9 @@ void net_forward(struct net *net, int batch, int train);
 /* needs net_logits_grad filled; zeroes and then accumulates all gradients */
 void net_backward(struct net *net, int batch);
 
+/* x[i] = 0 wherever p's mask is off (x is p->value or p->grad); no-op when dense */
+void param_zero_masked(const struct param *p, float *x);
+
 size_t net_param_count(const struct net *net);
 /* a parameter by name, or NULL */
 struct param *net_find_param(const struct net *net, const char *name);

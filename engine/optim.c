@@ -2,14 +2,8 @@
 
 void net_apply_masks(struct net *net)
 {
-    for (int i = 0; i < net->n_params; i++) {
-        struct param *p = net->params[i];
-        if (!p->mask)
-            continue;
-        for (size_t j = 0; j < p->count; j++)
-            if (!p->mask[j])
-                p->value[j] = 0.0f;
-    }
+    for (int i = 0; i < net->n_params; i++)
+        param_zero_masked(net->params[i], net->params[i]->value);
 }
 
 void sgd_step(struct net *net, const struct sgd_config *cfg, float lr)

@@ -35,8 +35,8 @@ build/%.o: %.c
 build/version.h: FORCE
 	@mkdir -p build
 	@v=$$(git describe --always --dirty 2>/dev/null || echo unknown); \
-	 echo "#define DSRBENCH_GIT \"$$v\"" > $@.new; \
-	 if cmp -s $@ $@.new; then rm $@.new; else mv $@.new $@; fi
+	 tmp=$@.$$$$; echo "#define DSRBENCH_GIT \"$$v\"" > $$tmp; \
+	 if cmp -s $@ $$tmp; then rm $$tmp; else mv $$tmp $@; fi
 build/experiments/manifest.o build/experiments/main.o: build/version.h
 FORCE:
 

@@ -45,12 +45,15 @@ int cmd_train(int argc, char **argv)
 {
     struct train_options o;
     train_options_defaults(&o);
+    struct flag_list method_options = {0};
     struct flag flags[] = {
         {"model", FLAG_STRING, &o.model, 0, 0, "M", "model (default lenet-300-100)", 0},
         {"method", FLAG_STRING, &o.method, 0, 0, "X",
          "training method (default dense; dsrbench methods lists them)", 0},
         {"sparsity", FLAG_DOUBLE, &o.sparsity, 0, 0.999999, "S",
          "fraction of sparse-eligible weights that are zero (sparse methods; default 0.9)", 0},
+        {"method-option", FLAG_STRING_LIST, &method_options, 0, 0, "NAME=VALUE",
+         "set a method option (repeatable; dsrbench methods lists them)", 0},
         {"data", FLAG_STRING, &o.data, 0, 0, "D", "data set (default fashion-mnist)", 0},
         {"data-dir", FLAG_STRING, &o.data_dir, 0, 0, "DIR", "folder holding the data set", 0},
         {"epochs", FLAG_INT, &o.epochs, 1, 100000, "N", "training epochs (default 10)", 0},
@@ -93,6 +96,8 @@ int cmd_train(int argc, char **argv)
                  o.data, o.method, (unsigned long long)o.seed);
         o.out = default_out;
     }
+    o.method_options = method_options.items;
+    o.n_method_options = method_options.count;
     char *command = join_args(argc, argv);
     o.command = command;
     const int status = train_run(&o);

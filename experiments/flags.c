@@ -56,6 +56,16 @@ static int set_value(const char *command, struct flag *f, const char *value)
         }
         *(const char **)f->target = value;
         return 0;
+    case FLAG_STRING_LIST: {
+        struct flag_list *list = f->target;
+        if (list->count == FLAG_LIST_MAX) {
+            fprintf(stderr, "%s: --%s is given more than %d times\n", command, f->name,
+                    FLAG_LIST_MAX);
+            return -1;
+        }
+        list->items[list->count++] = value;
+        return 0;
+    }
     case FLAG_BOOL: break;
     }
     return -1;
@@ -92,7 +102,7 @@ int flags_parse(struct flag *flags, int n_flags, int argc, char **argv, int firs
             fprintf(stderr, "%s: unknown flag '--%s' (see %s --help)\n", command, name, command);
             return -1;
         }
-        if (f->seen) {
+        if (f->seen && f->type != FLAG_STRING_LIST) {
             fprintf(stderr, "%s: --%s is given twice\n", command, f->name);
             return -1;
         }

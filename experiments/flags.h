@@ -6,12 +6,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum flag_type { FLAG_INT, FLAG_SEED, FLAG_DOUBLE, FLAG_STRING, FLAG_BOOL };
+enum flag_type { FLAG_INT, FLAG_SEED, FLAG_DOUBLE, FLAG_STRING, FLAG_BOOL, FLAG_STRING_LIST };
+
+#define FLAG_LIST_MAX 16
+
+/* the target of a FLAG_STRING_LIST: the flag may be given up to FLAG_LIST_MAX times */
+struct flag_list {
+    const char *items[FLAG_LIST_MAX];
+    int count;
+};
 
 struct flag {
     const char *name; /* without the leading dashes */
     enum flag_type type;
-    void *target;     /* int*, uint64_t*, double*, const char**, int* */
+    void *target;     /* int*, uint64_t*, double*, const char**, int*, struct flag_list* */
     double min, max;  /* inclusive range for numbers */
     const char *arg;  /* placeholder in --help, e.g. "N" */
     const char *help;

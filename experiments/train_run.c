@@ -168,6 +168,9 @@ static int write_manifest(const struct run_state *s, const struct train_config *
                 o->command ? o->command : "", status);
     text_printf(&t, "method = %s\nsparsity = %s\nmodel = %s\ndata = %s\ndata_dir = %s\n",
                 s->method->method->name, s->sparsity, s->model, o->data, o->data_dir ? o->data_dir : "(default)");
+    for (int i = 0; i < s->method->method->n_options; i++)
+        text_printf(&t, "method.%s = %g\n", s->method->method->options[i].name,
+                    s->method->option[i]);
     text_printf(&t, "train_examples = %d\ntest_examples = %d\ninput = %dx%dx%d\nclasses = %d\n",
                 train->count, test->count, train->c, pipe->out_h, pipe->out_w, train->classes);
     text_printf(&t, "seed = %llu\nepochs = %d\nbatch = %d\neval_batch = %d\n",
@@ -185,6 +188,34 @@ static int write_manifest(const struct run_state *s, const struct train_config *
     const int rc = write_file_atomic(path, t.data, t.len);
     text_free(&t);
     return rc;
+}
+
+/* "name=value" against the method's option table, with its range */
+static int set_method_option(struct method_run *run, const char *text)
+{
+    const struct method *m = run->method;
+    const char *eq = strchr(text, '=');
+    const size_t len = eq ? (size_t)(eq - text) : strlen(text);
+    for (int i = 0; i < m->n_options; i++) {
+        const struct method_option *opt = &m->options[i];
+        if (strlen(opt->name) != len || strncmp(opt->name, text, len) != 0)
+            continue;
+        char *end;
+        const double v = eq ? strtod(eq + 1, &end) : 0.0;
+        if (!eq || end == eq + 1 || *end || !(v >= opt->min && v <= opt->max)) {
+            fprintf(stderr,
+                    "dsrbench train: --method-option '%s': expected %s=VALUE with VALUE from %g "
+                    "to %g\n",
+                    text, opt->name, opt->min, opt->max);
+            return -1;
+        }
+        run->option[i] = v;
+        return 0;
+    }
+    fprintf(stderr, "dsrbench train: --method-option '%s': method %s has no option '%.*s'%s\n",
+            text, m->name, (int)len, text,
+            m->n_options ? " (dsrbench methods lists its options)" : " (it takes none)");
+    return -1;
 }
 
 static int file_exists(const char *path)
@@ -276,6 +307,12 @@ int train_run(const struct train_options *o)
         run.option[i] = method->options[i].default_value;
     struct run_state s = {.o = o, .method = &run};
     snprintf(s.sparsity, sizeof s.sparsity, "%g", run.sparsity);
+    for (int i = 0; i < o->n_method_options; i++) {
+        if (set_method_option(&run, o->method_options[i]) != 0) {
+            status = 2;
+            goto done;
+        }
+    }
     if (o->train_subset > train.count || o->test_subset > test.count) {
         fprintf(stderr,
                 "dsrbench train: --train-subset %d / --test-subset %d exceed the %d / %d "

@@ -11,6 +11,8 @@ struct train_options {
     const char *model;
     const char *method;      /* a name from methods/registry.c */
     double sparsity;         /* < 0: 0.9 for sparse methods; dense methods take none */
+    const char *const *method_options; /* "name=value" strings for the method's table */
+    int n_method_options;
     const char *data;
     const char *data_dir;    /* NULL: DSRBENCH_DATA or the data set's default */
     int epochs;

@@ -45,6 +45,7 @@ expect 2 "--method 'magic' is unknown" train --method magic
 expect 2 "--method dense is dense and takes no --sparsity" train --sparsity 0.5
 expect 2 "--sparsity '1'" train --method static --sparsity 1
 expect 0 "static" methods
+expect 2 "--method-option 'np=5': method static has no option 'np' (it takes none)" train --method static --method-option np=5 --out "$tmp/mo"
 expect 2 "--augment 'rotate'" train --augment rotate
 expect 2 "--lr-schedule '0.1,0.02@x'" train --lr-schedule 0.1,0.02@x
 expect 2 "each later one at a later epoch" train --lr-schedule 0.1,0.02@5,0.01@3

@@ -4,10 +4,12 @@
 #include "method.h"
 
 extern const struct method method_dense, method_static;
+extern const struct method method_dsr;
 
 const struct method *const method_registry[] = {
     &method_dense,
     &method_static,
+    &method_dsr,
     NULL,
 };
 

@@ -13,7 +13,8 @@ static const char usage[] =
     "usage: dsrbench train --model M --data D [options]\n"
     "\n"
     "Trains one model, evaluates on the test split after every epoch and writes\n"
-    "<out>/epochs.csv (one row per epoch) and <out>/manifest.ini (resolved configuration).\n"
+    "<out>/epochs.csv (one row per epoch), <out>/manifest.ini (resolved configuration)\n"
+    "and, for sparse methods, <out>/layers.csv (active weights per tensor per epoch).\n"
     "Progress goes to stderr: a live line on a terminal, one line per epoch otherwise.\n"
     "\nModels:\n";
 
@@ -61,7 +62,7 @@ int cmd_train(int argc, char **argv)
         {"eval-batch", FLAG_INT, &o.eval_batch, 1, 65536, "B",
          "batch size for evaluation (default 500)", 0},
         {"lr-schedule", FLAG_STRING, &o.lr_schedule, 0, 0, "S",
-         "preset or list, see below (default scaled)", 0},
+         "preset or list, see above (default scaled)", 0},
         {"lr", FLAG_DOUBLE, &o.lr, 1e-9, 100, "X", "base rate presets scale to (default 0.1; lenet-5 0.05)", 0},
         {"momentum", FLAG_DOUBLE, &o.momentum, 0, 0.999999, "X", "SGD momentum (default 0.9)", 0},
         {"nesterov", FLAG_BOOL, &o.nesterov, 0, 0, "", "Nesterov momentum (default on)", 0},

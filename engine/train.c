@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now_seconds(void)
+double monotonic_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -74,7 +74,7 @@ static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *
         t->order[i] = i;
     rng_shuffle(&t->order_stream, t->order, (size_t)d->count);
 
-    const double start = now_seconds();
+    const double start = monotonic_seconds();
     double loss_sum = 0.0;
     long correct_sum = 0;
     for (pos.batch = 0; pos.batch < pos.batches_per_epoch; pos.batch++) {
@@ -96,7 +96,7 @@ static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *
         loss_sum += loss * n;
         correct_sum += correct;
         if (observer && observer->batch_done)
-            observer->batch_done(observer->ctx, &pos, loss, correct, n, now_seconds() - start);
+            observer->batch_done(observer->ctx, &pos, loss, correct, n, monotonic_seconds() - start);
     }
     call_hook(hooks ? hooks->end_epoch : NULL, hooks, t->net, &pos);
     result->epoch = epoch;
@@ -105,7 +105,7 @@ static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *
     result->train_acc = 100.0 * (double)correct_sum / d->count;
     evaluate(t->net, t->test, t->pipeline, t->cfg.eval_batch, t->labels, &result->test_loss,
              &result->test_acc);
-    result->seconds = now_seconds() - start;
+    result->seconds = monotonic_seconds() - start;
 }
 
 int trainer_run(struct trainer *t, const struct train_hooks *hooks,

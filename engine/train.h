@@ -65,6 +65,9 @@ struct trainer {
     long iteration;
 };
 
+/* seconds on a monotonic clock, for timing runs and epochs */
+double monotonic_seconds(void);
+
 /* capacity of the net is set to max(batch, eval_batch) */
 int trainer_init(struct trainer *t, struct net *net, const struct dataset *train,
                  const struct dataset *test, const struct pipeline *pipeline,

@@ -1,15 +1,7 @@
 #include "progress.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
-
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void format_duration(double seconds, char *out, size_t len)
 {
@@ -31,7 +23,7 @@ void progress_batch(struct progress *p, const struct train_position *pos, double
 {
     if (!p->interactive)
         return;
-    const double now = wall_seconds();
+    const double now = monotonic_seconds();
     const int last = pos->batch + 1 == pos->batches_per_epoch;
     if (!last && now - p->last_draw < 0.25)
         return;

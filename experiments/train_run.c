@@ -72,9 +72,12 @@ static int apply_augment(const char *name, int crop_pad, struct augment *aug)
 
 static void format_augment(const struct augment *a, char *out, size_t len)
 {
-    snprintf(out, len, "%s%s%s", a->crop_pad ? (a->reflect_pad ? "reflect-crop " : "zero-crop ")
-                                            : "",
-             a->hflip ? "flip " : "", a->random_resized_crop ? "random-resized-crop" : "");
+    char crop[32] = "";
+    if (a->crop_pad)
+        snprintf(crop, sizeof crop, "%s-crop-pad-%d ", a->reflect_pad ? "reflect" : "zero",
+                 a->crop_pad);
+    snprintf(out, len, "%s%s%s", crop, a->hflip ? "flip " : "",
+             a->random_resized_crop ? "random-resized-crop" : "");
     if (!out[0])
         snprintf(out, len, "none");
     else if (out[strlen(out) - 1] == ' ')
@@ -321,6 +324,14 @@ int train_run(const struct train_options *o)
     struct pipeline pipe;
     data_pipeline_defaults(kind, &train, &pipe);
     apply_augment(o->augment, o->crop_pad, &pipe.train_aug);
+    if (o->crop_pad > 0 && pipe.train_aug.crop_pad == 0) {
+        fprintf(stderr,
+                "dsrbench train: --crop-pad %d has no effect: --augment %s has no random crop "
+                "for %s (use --augment crop or crop-flip)\n",
+                o->crop_pad, o->augment, o->data);
+        status = 2;
+        goto done;
+    }
     if (method->configure && method->configure(&run, &spec) != 0)
         goto done;
     net = model_build(&spec, train.c, pipe.out_h, pipe.out_w, train.classes);

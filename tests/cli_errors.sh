@@ -47,6 +47,8 @@ expect 2 "--sparsity '1'" train --method static --sparsity 1
 expect 0 "static" methods
 expect 2 "--method-option 'np=5': method static has no option 'np' (it takes none)" train --method static --method-option np=5 --out "$tmp/mo"
 expect 2 "--augment 'rotate'" train --augment rotate
+expect 2 "--crop-pad 3 has no effect" train --crop-pad 3 --out "$tmp/cp"
+expect 2 "--crop-pad 3 has no effect" train --augment flip --crop-pad 3 --out "$tmp/cp"
 expect 2 "--lr-schedule '0.1,0.02@x'" train --lr-schedule 0.1,0.02@x
 expect 2 "each later one at a later epoch" train --lr-schedule 0.1,0.02@5,0.01@3
 expect 2 "--lr scales a preset" train --lr 0.05 --lr-schedule 0.1,0.01@5

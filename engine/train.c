@@ -53,12 +53,16 @@ void evaluate(struct net *net, const struct dataset *d, const struct pipeline *p
     *accuracy = 100.0 * (double)correct / d->count;
 }
 
-static void call_hook(void (*hook)(void *, struct net *, const struct train_position *),
-                      const struct train_hooks *hooks, struct net *net,
-                      const struct train_position *pos)
+/* returns the seconds the hook took, so a method's overhead is measured */
+static double call_hook(void (*hook)(void *, struct net *, const struct train_position *),
+                        const struct train_hooks *hooks, struct net *net,
+                        const struct train_position *pos)
 {
-    if (hooks && hook)
-        hook(hooks->ctx, net, pos);
+    if (!hooks || !hook)
+        return 0.0;
+    const double start = monotonic_seconds();
+    hook(hooks->ctx, net, pos);
+    return monotonic_seconds() - start;
 }
 
 static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *hooks,
@@ -75,7 +79,7 @@ static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *
     rng_shuffle(&t->order_stream, t->order, (size_t)d->count);
 
     const double start = monotonic_seconds();
-    double loss_sum = 0.0;
+    double loss_sum = 0.0, hook_seconds = 0.0;
     long correct_sum = 0;
     for (pos.batch = 0; pos.batch < pos.batches_per_epoch; pos.batch++) {
         const int first = pos.batch * batch;
@@ -83,22 +87,22 @@ static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *
         pos.iteration = t->iteration;
         batch_assemble(d, t->pipeline, 1, t->order, first, n, &t->augment_stream,
                        net_input(t->net), t->labels);
-        call_hook(hooks ? hooks->before_forward : NULL, hooks, t->net, &pos);
+        hook_seconds += call_hook(hooks ? hooks->before_forward : NULL, hooks, t->net, &pos);
         net_forward(t->net, n, 1);
         int correct = 0;
         const double loss = softmax_cross_entropy(n, t->net->classes, net_logits(t->net),
                                                   t->labels, net_logits_grad(t->net), &correct);
         net_backward(t->net, n);
-        call_hook(hooks ? hooks->after_backward : NULL, hooks, t->net, &pos);
+        hook_seconds += call_hook(hooks ? hooks->after_backward : NULL, hooks, t->net, &pos);
         sgd_step(t->net, &t->cfg.sgd, (float)pos.lr);
         t->iteration++;
-        call_hook(hooks ? hooks->after_step : NULL, hooks, t->net, &pos);
+        hook_seconds += call_hook(hooks ? hooks->after_step : NULL, hooks, t->net, &pos);
         loss_sum += loss * n;
         correct_sum += correct;
         if (observer && observer->batch_done)
             observer->batch_done(observer->ctx, &pos, loss, correct, n, monotonic_seconds() - start);
     }
-    call_hook(hooks ? hooks->end_epoch : NULL, hooks, t->net, &pos);
+    hook_seconds += call_hook(hooks ? hooks->end_epoch : NULL, hooks, t->net, &pos);
     result->epoch = epoch;
     result->lr = pos.lr;
     result->train_loss = loss_sum / d->count;
@@ -106,6 +110,7 @@ static void train_epoch(struct trainer *t, int epoch, const struct train_hooks *
     evaluate(t->net, t->test, t->pipeline, t->cfg.eval_batch, t->labels, &result->test_loss,
              &result->test_acc);
     result->seconds = monotonic_seconds() - start;
+    result->method_seconds = hook_seconds;
 }
 
 int trainer_run(struct trainer *t, const struct train_hooks *hooks,

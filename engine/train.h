@@ -43,6 +43,7 @@ struct epoch_result {
     double train_loss, train_acc; /* mean over the epoch's batches; accuracy in % */
     double test_loss, test_acc;
     double seconds;               /* wall time of training plus evaluation */
+    double method_seconds;        /* of that, inside the method's hooks */
 };
 
 /* Progress reporting, each optional. */

@@ -31,8 +31,9 @@ static const char *epoch_columns[] = {
     "epoch",     "lr",         "train_loss", "train_acc",    "test_loss",    "test_acc",
     "active_params", "total_params",
 };
-/* the method's columns follow, then "seconds" */
-enum { BASE_COLUMNS = sizeof epoch_columns / sizeof epoch_columns[0], MAX_STATS = 8 };
+/* the method's columns follow, then "method_seconds" and "seconds" */
+enum { BASE_COLUMNS = sizeof epoch_columns / sizeof epoch_columns[0], MAX_STATS = 8,
+       TAIL_COLUMNS = 2 };
 static const char *layer_columns[] = {"epoch", "layer", "total", "active"};
 
 struct run_state {
@@ -41,7 +42,7 @@ struct run_state {
     char sparsity[32];
     char run_id[256], model[64], epochs_path[4200];
     size_t total_params;
-    const char *header[BASE_COLUMNS + MAX_STATS + 1];
+    const char *header[BASE_COLUMNS + MAX_STATS + TAIL_COLUMNS];
     struct csv_table table, layers;
     char layers_path[4200];
     struct progress progress;
@@ -84,10 +85,12 @@ static void format_augment(const struct augment *a, char *out, size_t len)
         out[strlen(out) - 1] = '\0';
 }
 
-/* learnable parameters that are not masked out */
+/* learnable parameters that are not masked out (or the method's own count) */
 static size_t active_params(const struct run_state *s)
 {
     const struct sparse_store *store = &s->method->store;
+    if (s->method->method->learnable_params)
+        return s->method->method->learnable_params(s->method);
     return s->total_params - store->positions + sparse_store_active(store);
 }
 
@@ -119,11 +122,12 @@ static int epoch_done(void *ctx, const struct epoch_result *r)
             s->header[i] = epoch_columns[i];
         for (int i = 0; i < n_stats; i++)
             s->header[BASE_COLUMNS + i] = stats[i].name;
-        s->header[BASE_COLUMNS + n_stats] = "seconds";
-        csv_table_init(&s->table, s->header, BASE_COLUMNS + n_stats + 1);
+        s->header[BASE_COLUMNS + n_stats] = "method_seconds";
+        s->header[BASE_COLUMNS + n_stats + 1] = "seconds";
+        csv_table_init(&s->table, s->header, BASE_COLUMNS + n_stats + TAIL_COLUMNS);
     }
-    char cells[BASE_COLUMNS + MAX_STATS + 1][32] = {{0}};
-    const char *values[BASE_COLUMNS + MAX_STATS + 1] = {
+    char cells[BASE_COLUMNS + MAX_STATS + TAIL_COLUMNS][32] = {{0}};
+    const char *values[BASE_COLUMNS + MAX_STATS + TAIL_COLUMNS] = {
         s->run_id, m->name, s->model, s->o->data, s->sparsity};
     snprintf(cells[5], 32, "%llu", (unsigned long long)s->o->seed);
     snprintf(cells[6], 32, "%d", r->epoch);
@@ -136,8 +140,9 @@ static int epoch_done(void *ctx, const struct epoch_result *r)
     snprintf(cells[13], 32, "%zu", s->total_params);
     for (int i = 0; i < n_stats; i++)
         snprintf(cells[BASE_COLUMNS + i], 32, "%.9g", stats[i].value);
-    snprintf(cells[BASE_COLUMNS + n_stats], 32, "%.3f", r->seconds);
-    for (int i = 5; i <= BASE_COLUMNS + n_stats; i++)
+    snprintf(cells[BASE_COLUMNS + n_stats], 32, "%.4f", r->method_seconds);
+    snprintf(cells[BASE_COLUMNS + n_stats + 1], 32, "%.3f", r->seconds);
+    for (int i = 5; i < BASE_COLUMNS + n_stats + TAIL_COLUMNS; i++)
         values[i] = cells[i];
     csv_table_add_row(&s->table, values);
     progress_epoch(&s->progress, r, s->train_images);
@@ -332,6 +337,10 @@ int train_run(const struct train_options *o)
         status = 2;
         goto done;
     }
+    run.in_c = train.c;
+    run.in_h = pipe.out_h;
+    run.in_w = pipe.out_w;
+    run.classes = train.classes;
     if (method->configure && method->configure(&run, &spec) != 0)
         goto done;
     net = model_build(&spec, train.c, pipe.out_h, pipe.out_w, train.classes);

@@ -33,6 +33,8 @@ struct method_run {
     struct rng stream;
     double option[METHOD_MAX_OPTIONS];
     void *state;
+    /* the data's shape, known before configure (thin dense counts parameters) */
+    int in_c, in_h, in_w, classes;
 };
 
 /* one method-specific column of the per-epoch CSV */
@@ -59,6 +61,17 @@ struct method {
      * (e.g. threshold H, pruned, grown, reallocations), resets the per-epoch
      * counters and returns how many it filled; always the same names */
     int (*stats)(struct method_run *run, struct method_stat *out, int max);
+    /* learnable parameters when they are not the unmasked ones (hashednet:
+     * the banks plus the dense parameters); NULL: total - inactive positions */
+    size_t (*learnable_params)(const struct method_run *run);
+    /* Checkpoints, taken at epoch ends: the state that training changes (H,
+     * signs, prune count), as bytes. What init rebuilds from the seed
+     * (permutations, scratch) is not saved: resume runs init, then loads.
+     * state_load returns -1 with a message on stderr when the bytes do not
+     * fit this run. NULL state_size: nothing to save. */
+    size_t (*state_size)(const struct method_run *run);
+    void (*state_save)(const struct method_run *run, void *out);
+    int (*state_load)(struct method_run *run, const void *in, size_t size);
     void (*free_state)(struct method_run *run);
 };
 

@@ -1,0 +1,41 @@
+/* A method run set up the way train_run sets one up, for method tests:
+ * option defaults, overrides, configure, build, weights from the seed's weight
+ * stream, PAPER.md's initial mask from its mask stream (sparse methods), init. */
+#ifndef DSRBENCH_TEST_METHOD_FIXTURE_H
+#define DSRBENCH_TEST_METHOD_FIXTURE_H
+#include <stdint.h>
+
+#include "method.h"
+
+struct method_fixture {
+    struct net *net;
+    struct method_run run;
+};
+
+struct method_setup {
+    const char *model;      /* NULL: lenet-300-100 on 1x28x28 */
+    int c, h, w;            /* 0: 1x28x28 */
+    double sparsity;
+    uint64_t seed;
+    const char *const *options; /* "name=value", NULL-terminated; NULL for none */
+};
+
+/* returns what configure or init returned (0 on success); the fixture is
+ * then ready for method_fixture_free either way */
+int method_fixture_try(struct method_fixture *f, const struct method *m, struct method_setup s);
+/* the same, failing the test unless setup succeeds */
+void method_fixture_setup(struct method_fixture *f, const struct method *m, struct method_setup s);
+void method_fixture_free(struct method_fixture *f);
+
+/* the option's index in the method's table; fails the test when unknown */
+int method_option_index(const struct method *m, const char *name);
+/* calls a hook as the trainer would, at this epoch and iteration */
+void method_fixture_hook(struct method_fixture *f,
+                         void (*hook)(void *, struct net *, const struct train_position *),
+                         int epoch, long iteration);
+/* a stats column by name (the stats hook resets the per-epoch counts, so
+ * read every column of one epoch from one call: call once per column only for
+ * values that are not counts); fails the test when the column is missing */
+double method_fixture_stat(struct method_fixture *f, const char *name);
+
+#endif

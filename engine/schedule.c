@@ -11,6 +11,8 @@ const char lr_schedule_help[] =
     "  paper-cifar-long     0.1; 0.02@120; 0.004@220; 0.0008@350 (400 epochs)\n"
     "  paper-imagenet       0.1, x0.1 at 30/60/90 (ResNet-50, 100 epochs)\n"
     "  paper-imagenet-long  0.1; 0.01@60; 0.001@120; 0.0001@180 (200 epochs)\n"
+    "  gmp-cifar            compressed's pruning phase: 0@0; 0.02@1; 0.004@25; 0.0008@35 (48)\n"
+    "  gmp-imagenet         the same for ResNet-50: 0@0; 0.01@1; 0.001@25; 0.0001@35\n"
     "  scaled               paper-cifar's shape squeezed into --epochs: x0.2 at 30%/60%/80%\n"
     "  constant             --lr throughout\n"
     "  custom list          e.g. 0.1,0.02@5,0.004@8 (lr@first-epoch, epochs from 0)\n";
@@ -27,6 +29,9 @@ static const struct preset presets[] = {
     {"paper-cifar-long", 4, {0, 120, 220, 350}, {1, 0.2, 0.04, 0.008}},
     {"paper-imagenet", 4, {0, 30, 60, 90}, {1, 0.1, 0.01, 0.001}},
     {"paper-imagenet-long", 4, {0, 60, 120, 180}, {1, 0.1, 0.01, 0.001}},
+    /* Zhu & Gupta's gradual pruning after dense training: epoch 0 only refreshes state */
+    {"gmp-cifar", 4, {0, 1, 25, 35}, {0, 0.2, 0.04, 0.008}},
+    {"gmp-imagenet", 4, {0, 1, 25, 35}, {0, 0.1, 0.01, 0.001}},
     {"constant", 1, {0}, {1}},
 };
 

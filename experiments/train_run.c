@@ -349,13 +349,14 @@ int train_run(const struct train_options *o)
     run.net = net;
     struct rng weight_stream = rng_stream(o->seed, RNG_WEIGHT_INIT);
     net_init_params(net, &weight_stream);
-    if (method->sparse) {
+    if (method->sparse && method->mask != MASK_NONE) {
         if (sparse_store_init(&run.store, net) != 0) {
             fprintf(stderr, "dsrbench train: %s has no sparse-eligible tensors\n", o->model);
             goto done;
         }
         struct rng mask_stream = rng_stream(o->seed, RNG_MASK_INIT);
-        sparse_store_random_masks(&run.store, run.sparsity, &mask_stream);
+        if (method->mask == MASK_RANDOM)
+            sparse_store_random_masks(&run.store, run.sparsity, &mask_stream);
     }
     if (method->init && method->init(&run) != 0)
         goto done;

@@ -43,10 +43,18 @@ struct method_stat {
     double value;
 };
 
+/* The sparse store a sparse method starts from */
+enum method_mask {
+    MASK_RANDOM,     /* PAPER.md's initial mask (dsr, set, deepr, static) */
+    MASK_ALL_ACTIVE, /* every position active, for methods that prune (compressed) */
+    MASK_NONE,       /* no store: the budget shapes the model instead (thin dense, hashednet) */
+};
+
 struct method {
     const char *name;
     const char *summary;
-    int sparse; /* takes --sparsity and gets a sparse store with PAPER.md's initial mask */
+    int sparse; /* takes --sparsity (the parameter budget); see mask */
+    enum method_mask mask;
     const struct method_option *options;
     int n_options;
     /* may change the model before it is built (thin dense: the width) */

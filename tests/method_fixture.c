@@ -48,10 +48,11 @@ int method_fixture_try(struct method_fixture *f, const struct method *m, struct 
     f->run.net = f->net;
     struct rng weights = rng_stream(s.seed, RNG_WEIGHT_INIT);
     net_init_params(f->net, &weights);
-    if (m->sparse) {
+    if (m->sparse && m->mask != MASK_NONE) {
         cr_assert_eq(sparse_store_init(&f->run.store, f->net), 0);
         struct rng masks = rng_stream(s.seed, RNG_MASK_INIT);
-        sparse_store_random_masks(&f->run.store, s.sparsity, &masks);
+        if (m->mask == MASK_RANDOM)
+            sparse_store_random_masks(&f->run.store, s.sparsity, &masks);
     }
     return m->init ? m->init(&f->run) : 0;
 }

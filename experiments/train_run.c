@@ -341,6 +341,7 @@ int train_run(const struct train_options *o)
     run.in_h = pipe.out_h;
     run.in_w = pipe.out_w;
     run.classes = train.classes;
+    run.epochs = o->epochs;
     if (method->configure && method->configure(&run, &spec) != 0)
         goto done;
     net = model_build(&spec, train.c, pipe.out_h, pipe.out_w, train.classes);

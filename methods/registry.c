@@ -4,12 +4,13 @@
 #include "method.h"
 
 extern const struct method method_dense, method_static;
-extern const struct method method_dsr;
+extern const struct method method_dsr, method_compressed;
 
 const struct method *const method_registry[] = {
     &method_dense,
     &method_static,
     &method_dsr,
+    &method_compressed,
     NULL,
 };
 

@@ -46,6 +46,106 @@ void csv_table_free(struct csv_table *t)
     free(t->cells);
     t->cells = NULL;
     t->rows = t->capacity = 0;
+    if (t->read_header) {
+        for (int c = 0; c < t->columns; c++)
+            free(t->read_header[c]);
+        free(t->read_header);
+        t->read_header = NULL;
+        t->header = NULL;
+    }
+}
+
+/* libcsv hands fields and row ends to callbacks; this collects one row at a time */
+struct csv_reader {
+    struct csv_table *table;
+    char **row;
+    int fields, row_capacity;
+    long line;
+    int bad_row; /* first line whose field count is wrong, 0 while none */
+    int bad_fields;
+};
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    struct csv_reader *r = ctx;
+    if (r->fields == r->row_capacity) {
+        r->row_capacity = r->row_capacity ? 2 * r->row_capacity : 32;
+        r->row = checked_realloc(r->row, sizeof *r->row * (size_t)r->row_capacity);
+    }
+    char *copy = checked_realloc(NULL, len + 1);
+    memcpy(copy, data ? data : "", len);
+    copy[len] = '\0';
+    r->row[r->fields++] = copy;
+}
+
+static void on_row_end(int terminator, void *ctx)
+{
+    struct csv_reader *r = ctx;
+    (void)terminator;
+    r->line++;
+    struct csv_table *t = r->table;
+    if (!t->read_header) {
+        t->read_header = r->row;
+        t->header = (const char **)r->row;
+        t->columns = r->fields;
+        r->row = NULL;
+        r->fields = r->row_capacity = 0;
+        return;
+    }
+    if (r->fields == t->columns && !r->bad_row) {
+        csv_table_add_row(t, (const char *const *)r->row);
+    } else if (!r->bad_row) {
+        r->bad_row = (int)r->line;
+        r->bad_fields = r->fields;
+    }
+    for (int i = 0; i < r->fields; i++)
+        free(r->row[i]);
+    r->fields = 0;
+}
+
+int csv_table_read(const char *path, struct csv_table *t, char *err, size_t err_len)
+{
+    *t = (struct csv_table){0};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct csv_parser parser;
+    struct csv_reader r = {.table = t};
+    int rc = csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) == 0 ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (csv_parse(&parser, buf, n, on_field, on_row_end, &r) != n)
+            rc = -1;
+    if (rc == 0 && (ferror(f) || csv_fini(&parser, on_field, on_row_end, &r) != 0))
+        rc = -1;
+    if (rc != 0)
+        snprintf(err, err_len, "%s: line %ld: %s", path, r.line + 1,
+                 ferror(f) ? strerror(errno) : csv_strerror(csv_error(&parser)));
+    else if (!t->read_header)
+        snprintf(err, err_len, "%s: empty file, expected a header row", path), rc = -1;
+    else if (r.bad_row)
+        snprintf(err, err_len, "%s: line %d has %d fields, the header has %d", path, r.bad_row,
+                 r.bad_fields, t->columns),
+            rc = -1;
+    csv_free(&parser);
+    fclose(f);
+    for (int i = 0; i < r.fields; i++)
+        free(r.row[i]);
+    free(r.row);
+    if (rc != 0)
+        csv_table_free(t);
+    return rc;
+}
+
+int csv_table_column(const struct csv_table *t, const char *name)
+{
+    for (int c = 0; c < t->columns; c++)
+        if (strcmp(t->header[c], name) == 0)
+            return c;
+    return -1;
 }
 
 static int write_row(FILE *f, const char *const *values, int columns)

@@ -90,12 +90,18 @@ static void ranks(const double *v, int n, double *rank, int *order)
     }
 }
 
-double spearman(const double *x, const double *y, int n, double *scratch)
+double spearman(const double *x, const double *y, int n)
 {
     if (n < 3)
         return NAN;
-    double *rx = scratch, *ry = scratch + n;
-    int *order = (int *)(scratch + 2 * n); /* n ints fit in n doubles */
+    double *rx = malloc(2 * (size_t)n * sizeof *rx);
+    int *order = malloc((size_t)n * sizeof *order);
+    if (!rx || !order) {
+        free(rx);
+        free(order);
+        return NAN;
+    }
+    double *ry = rx + n;
     ranks(x, n, rx, order);
     ranks(y, n, ry, order);
     /* Pearson correlation of the ranks (right with ties, unlike 1 - 6 sum d^2 / ...) */
@@ -112,5 +118,7 @@ double spearman(const double *x, const double *y, int n, double *scratch)
         sxx += (rx[i] - mx) * (rx[i] - mx);
         syy += (ry[i] - my) * (ry[i] - my);
     }
+    free(rx);
+    free(order);
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
 }

@@ -25,7 +25,7 @@ struct difference mean_difference(const struct summary *a, const struct summary 
 double t_quantile_975(double df);
 
 /* Spearman's rho of x and y (ties get their mean rank); NaN when n < 3 or a
- * side is constant. scratch holds 3 * n doubles. */
-double spearman(const double *x, const double *y, int n, double *scratch);
+ * side is constant */
+double spearman(const double *x, const double *y, int n);
 
 #endif

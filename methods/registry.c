@@ -5,11 +5,13 @@
 
 extern const struct method method_dense, method_static;
 extern const struct method method_dsr;
+extern const struct method method_set;
 
 const struct method *const method_registry[] = {
     &method_dense,
     &method_static,
     &method_dsr,
+    &method_set,
     NULL,
 };
 

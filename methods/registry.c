@@ -6,12 +6,14 @@
 extern const struct method method_dense, method_static;
 extern const struct method method_dsr;
 extern const struct method method_set;
+extern const struct method method_deepr;
 
 const struct method *const method_registry[] = {
     &method_dense,
     &method_static,
     &method_dsr,
     &method_set,
+    &method_deepr,
     NULL,
 };
 

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "magnitude.h"
 #include "method.h"
+#include "realloc.h"
 
 enum compressed_option { OPT_FIRST, OPT_EVERY, OPT_PRUNES, OPT_SHAPE, COMPRESSED_OPTIONS };
 enum shape { SHAPE_MODEL_DEFAULT, SHAPE_CUBIC, SHAPE_CONSTANT };
@@ -33,7 +33,7 @@ static const struct method_option compressed_options[COMPRESSED_OPTIONS] = {
 };
 
 struct compressed_state {
-    int32_t *scratch, *chosen;
+    struct realloc_scratch scratch;
     size_t pruned; /* since the last stats call */
     int prunes_done;
 };
@@ -69,20 +69,8 @@ static int compressed_init(struct method_run *run)
                 o[OPT_PRUNES], last, o[OPT_FIRST], o[OPT_EVERY], run->epochs, run->epochs - 1);
         return -1;
     }
-    size_t largest = 1;
-    for (int l = 0; l < run->store.count; l++)
-        if (run->store.tensors[l].param->count > largest)
-            largest = run->store.tensors[l].param->count;
     struct compressed_state *st = calloc(1, sizeof *st);
-    if (st) {
-        st->scratch = malloc(largest * sizeof *st->scratch);
-        st->chosen = malloc(largest * sizeof *st->chosen);
-    }
-    if (!st || !st->scratch || !st->chosen) {
-        if (st) {
-            free(st->scratch);
-            free(st->chosen);
-        }
+    if (!st || realloc_scratch_init(&st->scratch, &run->store) != 0) {
         free(st);
         fprintf(stderr, "dsrbench: compressed: out of memory for the pruning scratch\n");
         return -1;
@@ -120,16 +108,14 @@ static void compressed_end_epoch(void *ctx, struct net *net, const struct train_
         return;
     const double target = sparsity_after((int)run->option[OPT_SHAPE], run->sparsity,
                                                     k, (int)run->option[OPT_PRUNES]);
+    realloc_begin(&run->store, &st->scratch);
     for (int l = 0; l < run->store.count; l++) {
-        struct sparse_tensor *t = &run->store.tensors[l];
+        const struct sparse_tensor *t = &run->store.tensors[l];
         const size_t keep = sparse_initial_active(t->param->count, target);
-        if (t->active <= keep)
-            continue;
-        const size_t n = magnitude_smallest(t, t->active - keep, st->scratch, st->chosen);
-        for (size_t i = 0; i < n; i++)
-            sparse_deactivate(t, (size_t)st->chosen[i]);
-        st->pruned += n;
+        if (t->active > keep)
+            realloc_prune_smallest(&run->store, &st->scratch, l, t->active - keep);
     }
+    st->pruned += realloc_tally(&run->store, &st->scratch);
     st->prunes_done = k;
 }
 
@@ -180,8 +166,7 @@ static void compressed_free_state(struct method_run *run)
     struct compressed_state *st = run->state;
     if (!st)
         return;
-    free(st->scratch);
-    free(st->chosen);
+    realloc_scratch_free(&st->scratch);
     free(st);
     run->state = NULL;
 }

@@ -1,5 +1,5 @@
-/* The compressed method (gradual magnitude pruning, PAPER.md "Baselines") and
- * the magnitude selection under it. LeNet-300-100 has 235200 / 30000 / 1000
+/* The compressed method (gradual magnitude pruning, PAPER.md "Baselines"); the
+ * magnitude selection under it is tested in test_set.c. LeNet-300-100 has 235200 / 30000 / 1000
  * sparse positions, all active at the start. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "magnitude.h"
 #include "method_fixture.h"
 
 extern const struct method method_compressed;
@@ -170,58 +169,4 @@ Test(compressed, state_round_trip_keeps_the_prune_count)
     cr_assert_neq(method_compressed.state_load(&b.run, blob, size + 1), 0);
     method_fixture_free(&a);
     method_fixture_free(&b);
-}
-
-/* brute force: sort positions by (|w|, index) */
-static const float *sort_weights;
-static int compare_positions(const void *a, const void *b)
-{
-    const int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
-    const float mi = fabsf(sort_weights[i]), mj = fabsf(sort_weights[j]);
-    if (mi != mj)
-        return mi < mj ? -1 : 1;
-    return (i > j) - (i < j);
-}
-
-Test(magnitude, selects_the_k_smallest_with_ties_to_the_lower_index)
-{
-    enum { N = 5000 };
-    float *w = malloc(N * sizeof *w);
-    uint8_t *mask = malloc(N);
-    int32_t *scratch = malloc(N * sizeof *scratch), *out = malloc(N * sizeof *out),
-            *sorted = malloc(N * sizeof *sorted);
-    cr_assert(w && mask && scratch && out && sorted);
-    struct rng r = rng_stream(11, RNG_METHOD);
-    for (int i = 0; i < N; i++) {
-        /* few distinct magnitudes of both signs: many ties */
-        w[i] = (float)((int)rng_below(&r, 40) - 20) * 0.25f;
-        mask[i] = rng_uniform(&r) < 0.7f;
-        if (!mask[i])
-            w[i] = 0;
-    }
-    struct param p = {.name = "w", .value = w, .mask = mask, .count = N};
-    struct sparse_tensor t = {.param = &p};
-    int32_t active = 0;
-    for (int i = 0; i < N; i++)
-        if (mask[i])
-            sorted[active++] = i;
-    t.active = (size_t)active;
-    sort_weights = w;
-    qsort(sorted, (size_t)active, sizeof *sorted, compare_positions);
-    const size_t ks[] = {0, 1, 2, 17, 500, (size_t)active - 1, (size_t)active, (size_t)active + 5};
-    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
-        const size_t n = magnitude_smallest(&t, ks[c], scratch, out);
-        const size_t want = ks[c] < (size_t)active ? ks[c] : (size_t)active;
-        cr_assert_eq(n, want);
-        sort_weights = w;
-        qsort(out, n, sizeof *out, compare_positions);
-        for (size_t i = 0; i < n; i++)
-            cr_assert_eq(out[i], sorted[i], "k=%zu: entry %zu is %d, expected %d", ks[c], i,
-                         out[i], sorted[i]);
-    }
-    free(w);
-    free(mask);
-    free(scratch);
-    free(out);
-    free(sorted);
 }

@@ -5,11 +5,15 @@
 
 extern const struct method method_dense, method_static;
 extern const struct method method_dsr;
+extern const struct method method_hashednet;
+extern const struct method method_thin_dense;
 
 const struct method *const method_registry[] = {
     &method_dense,
     &method_static,
     &method_dsr,
+    &method_hashednet,
+    &method_thin_dense,
     NULL,
 };
 

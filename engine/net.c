@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -420,10 +421,22 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
     }
 }
 
+static double layer_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void net_forward(struct net *net, int batch, int train)
 {
-    for (int i = 0; i < net->n_layers; i++)
+    double *seconds = net->layer_forward_seconds;
+    for (int i = 0; i < net->n_layers; i++) {
+        const double start = seconds ? layer_clock() : 0.0;
         forward_layer(net, &net->layers[i], batch, train);
+        if (seconds)
+            seconds[i] = layer_clock() - start;
+    }
 }
 
 static void backward_layer(struct net *net, struct layer *l, int batch)
@@ -481,8 +494,13 @@ void net_backward(struct net *net, int batch)
         memset(net->acts[i].grad, 0, sizeof(float) * act_floats(&net->acts[i], batch));
     for (int i = 0; i < net->n_params; i++)
         memset(net->params[i]->grad, 0, sizeof(float) * net->params[i]->count);
-    for (int i = net->n_layers - 1; i >= 0; i--)
+    double *seconds = net->layer_backward_seconds;
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        const double start = seconds ? layer_clock() : 0.0;
         backward_layer(net, &net->layers[i], batch);
+        if (seconds)
+            seconds[i] = layer_clock() - start;
+    }
     for (int i = 0; i < net->n_params; i++)
         param_zero_masked(net->params[i], net->params[i]->grad);
 }

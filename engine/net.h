@@ -69,6 +69,10 @@ struct net {
     int capacity; /* batch size the buffers hold */
     float *workspace;
     float bn_momentum, bn_eps;
+    /* Per-layer timer, off while NULL (the default). Pointed at n_layers
+     * doubles each, net_forward / net_backward store there the wall seconds
+     * every layer took in their latest call (dsrbench bench's profile). */
+    double *layer_forward_seconds, *layer_backward_seconds;
 };
 
 /* building; each adder returns the output activation index, or -1 (with a

@@ -14,6 +14,7 @@ static const char usage[] =
     "  train     train one model on one data set, write per-epoch CSV and a manifest\n"
     "  info      parameter counts and per-tensor table of a model\n"
     "  methods   the training methods and their options\n"
+    "  bench     time training steps against PyTorch (make bench)\n"
     "  version   print the code version\n"
     "\n"
     "`dsrbench COMMAND --help` describes a command's options.\n";
@@ -31,11 +32,13 @@ int main(int argc, char **argv)
         return cmd_info(argc, argv);
     if (strcmp(argv[1], "methods") == 0)
         return cmd_methods(argc, argv);
+    if (strcmp(argv[1], "bench") == 0)
+        return cmd_bench(argc, argv);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("dsrbench %s\n", DSRBENCH_GIT);
         return 0;
     }
-    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, info, methods or version; see "
+    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, info, methods, bench or version; see "
                     "dsrbench --help)\n",
             argv[1]);
     return 2;

@@ -1,8 +1,29 @@
-/* 2-D convolution as im2col + one cblas_sgemm over the whole batch (CNHW). */
+/* 2-D convolution as im2col + cblas_sgemm (CNHW), over slices of the batch.
+ *
+ * The batch is split into a fixed number of tasks of whole images, and each
+ * task into chunks small enough that a chunk's column matrix stays in cache
+ * while its GEMM reads it. Threads take whole tasks (dynamic schedule: a
+ * thread that the machine preempts holds nobody up) and run single-threaded
+ * sgemm on them (OpenBLAS runs one thread when called inside a parallel
+ * region). Per pass:
+ *   forward          y[:, chunk]  = W col(x[chunk])
+ *   weight gradient  dW_task     += dy[:, chunk] col(x[chunk])^T, then
+ *                    dW += sum of dW_task in task order (deterministic)
+ *   input gradient   stride 1: the transposed convolution is a convolution
+ *                    of dy with the flipped, transposed weights W' and padding
+ *                    k-1-pad, so dx[chunk] += W' col(dy[chunk]), one GEMM with
+ *                    no scatter; strided: dcol = W^T dy[:, chunk], then col2im.
+ * A 1x1 stride-1 unpadded convolution reads x and dy as its column matrices. */
 #include "layers.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
+
+/* floats of one chunk's column matrix we aim for (a few MiB: within L2 + L3) */
+#define CHUNK_FLOATS (256 * 1024)
+/* tasks per pass: enough that two threads balance under preemption */
+#define MIN_TASKS 8
 
 int conv_shape_resolve(struct conv_shape *s)
 {
@@ -13,85 +34,225 @@ int conv_shape_resolve(struct conv_shape *s)
     return (s->in_h + 2 * s->pad < s->kernel || s->in_w + 2 * s->pad < s->kernel) ? -1 : 0;
 }
 
-/* A 1x1 stride-1 unpadded convolution reads its input as the column matrix. */
+/* Patches of a channel-major C x N x H x W tensor, gathered into columns. */
+struct patches {
+    int channels, batch, in_h, in_w, out_h, out_w, kernel, stride, pad;
+};
+
+static struct patches forward_patches(const struct conv_shape *s)
+{
+    return (struct patches){s->in_c,  s->batch,  s->in_h,   s->in_w, s->out_h,
+                            s->out_w, s->kernel, s->stride, s->pad};
+}
+
+/* the stride-1 transposed convolution as a convolution of dy */
+static struct patches flipped_patches(const struct conv_shape *s)
+{
+    return (struct patches){s->out_c, s->batch,  s->out_h, s->out_w, s->in_h,
+                            s->in_w,  s->kernel, 1,        s->kernel - 1 - s->pad};
+}
+
 static int reads_input_directly(const struct conv_shape *s)
 {
     return s->kernel == 1 && s->stride == 1 && s->pad == 0;
 }
 
-size_t conv_workspace_floats(const struct conv_shape *s)
+static int transposes_as_convolution(const struct conv_shape *s)
+{
+    return s->stride == 1 && s->pad <= s->kernel - 1;
+}
+
+static size_t ckk(const struct conv_shape *s)
+{
+    return (size_t)s->in_c * s->kernel * s->kernel;
+}
+
+static size_t plane(int h, int w)
+{
+    return (size_t)h * w;
+}
+
+/* column floats per image of the largest column matrix a pass builds */
+static size_t column_floats_per_image(const struct conv_shape *s)
 {
     if (reads_input_directly(s))
         return 0;
-    return (size_t)s->in_c * s->kernel * s->kernel * s->batch * s->out_h * s->out_w;
+    size_t per_image = ckk(s) * plane(s->out_h, s->out_w); /* forward, dW, strided dcol */
+    const size_t flipped = (size_t)s->out_c * s->kernel * s->kernel * plane(s->in_h, s->in_w);
+    if (transposes_as_convolution(s) && flipped > per_image)
+        per_image = flipped;
+    return per_image;
 }
 
-/* col[(ci, kh, kw)][(n, oh, ow)] = x[ci][n][oh*stride - pad + kh][ow*stride - pad + kw] */
-static void im2col(const struct conv_shape *s, const float *x, float *col)
+static int chunk_images(const struct conv_shape *s)
 {
-    const int k = s->kernel, rows = s->in_c * k * k;
-    const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
-    const size_t row_len = (size_t)s->batch * out_plane;
-#pragma omp parallel for schedule(static)
+    const size_t per_image = column_floats_per_image(s);
+    size_t n = per_image ? CHUNK_FLOATS / per_image : (size_t)s->batch;
+    if (n < 1)
+        n = 1;
+    return n > (size_t)s->batch ? s->batch : (int)n;
+}
+
+static int task_count(const struct conv_shape *s, int threads)
+{
+    const int tasks = 2 * threads > MIN_TASKS ? 2 * threads : MIN_TASKS;
+    return tasks < s->batch ? tasks : s->batch;
+}
+
+/* images [first, first + count) of task t: the batch split as evenly as it goes */
+static void task_images(const struct conv_shape *s, int tasks, int t, int *first, int *count)
+{
+    const int base = s->batch / tasks, extra = s->batch % tasks;
+    *first = t * base + (t < extra ? t : extra);
+    *count = base + (t < extra);
+}
+
+/* Workspace: [threads column buffers][tasks weight-gradient slots][W'] */
+struct conv_workspace {
+    float *columns; /* per thread: chunk_images * column_floats_per_image */
+    float *dw_slots;
+    float *flipped_w;
+    size_t column_floats;
+};
+
+static struct conv_workspace split_workspace(const struct conv_shape *s, float *ws, int threads)
+{
+    struct conv_workspace w = {.column_floats = (size_t)chunk_images(s) *
+                                                column_floats_per_image(s)};
+    w.columns = ws;
+    w.dw_slots = w.columns + (size_t)threads * w.column_floats;
+    w.flipped_w = w.dw_slots + (size_t)task_count(s, threads) * s->out_c * ckk(s);
+    return w;
+}
+
+size_t conv_workspace_floats(const struct conv_shape *s, int threads)
+{
+    const size_t flipped = transposes_as_convolution(s) && !reads_input_directly(s)
+                               ? (size_t)s->out_c * ckk(s)
+                               : 0;
+    return (size_t)threads * chunk_images(s) * column_floats_per_image(s) +
+           (size_t)task_count(s, threads) * s->out_c * ckk(s) + flipped;
+}
+
+/* col[(c, kh, kw)][(n - first, oh, ow)] = x[c][n][oh*stride - pad + kh][ow*stride - pad + kw]
+ * for images n in [first, first + count), zero outside the input */
+static void im2col(const struct patches *p, const float *x, int first, int count, float *col)
+{
+    const int k = p->kernel, rows = p->channels * k * k;
+    const size_t in_plane = plane(p->in_h, p->in_w), out_plane = plane(p->out_h, p->out_w);
+    const size_t row_len = (size_t)count * out_plane;
     for (int r = 0; r < rows; r++) {
-        const int ci = r / (k * k), kh = r / k % k, kw = r % k;
-        float *dst = col + (size_t)r * row_len;
-        for (int n = 0; n < s->batch; n++) {
-            const float *plane = x + ((size_t)ci * s->batch + n) * in_plane;
-            for (int oh = 0; oh < s->out_h; oh++) {
-                const int ih = oh * s->stride - s->pad + kh;
-                float *out = dst + (size_t)n * out_plane + (size_t)oh * s->out_w;
-                if (ih < 0 || ih >= s->in_h) {
-                    memset(out, 0, sizeof(float) * (size_t)s->out_w);
+        const int c = r / (k * k), kh = r / k % k, kw = r % k;
+        /* output columns whose input column lies inside: [lo, hi) */
+        int lo = 0, hi = p->out_w;
+        while (lo < hi && lo * p->stride - p->pad + kw < 0)
+            lo++;
+        while (hi > lo && (hi - 1) * p->stride - p->pad + kw >= p->in_w)
+            hi--;
+        for (int n = 0; n < count; n++) {
+            const float *src = x + ((size_t)c * p->batch + first + n) * in_plane;
+            float *dst = col + (size_t)r * row_len + (size_t)n * out_plane;
+            for (int oh = 0; oh < p->out_h; oh++, dst += p->out_w) {
+                const int ih = oh * p->stride - p->pad + kh;
+                if (ih < 0 || ih >= p->in_h) {
+                    memset(dst, 0, sizeof(float) * (size_t)p->out_w);
                     continue;
                 }
-                const float *in_row = plane + (size_t)ih * s->in_w;
-                for (int ow = 0; ow < s->out_w; ow++) {
-                    const int iw = ow * s->stride - s->pad + kw;
-                    out[ow] = (iw >= 0 && iw < s->in_w) ? in_row[iw] : 0.0f;
-                }
+                const float *in_row = src + (size_t)ih * p->in_w - p->pad + kw;
+                memset(dst, 0, sizeof(float) * (size_t)lo);
+                if (p->stride == 1)
+                    memcpy(dst + lo, in_row + lo, sizeof(float) * (size_t)(hi - lo));
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        dst[ow] = in_row[ow * p->stride];
+                memset(dst + hi, 0, sizeof(float) * (size_t)(p->out_w - hi));
             }
         }
     }
 }
 
-/* dx += col2im(col); one thread per input channel so no two threads write the same plane */
-static void col2im_add(const struct conv_shape *s, const float *col, float *dx)
+/* dx[images first..first+count) += col2im(col), the adjoint of im2col */
+static void col2im_add(const struct patches *p, const float *col, int first, int count,
+                       float *dx)
 {
-    const int k = s->kernel;
-    const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
-    const size_t row_len = (size_t)s->batch * out_plane;
-#pragma omp parallel for schedule(static)
-    for (int ci = 0; ci < s->in_c; ci++) {
-        for (int kh = 0; kh < k; kh++) {
-            for (int kw = 0; kw < k; kw++) {
-                const float *src = col + ((size_t)(ci * k + kh) * k + kw) * row_len;
-                for (int n = 0; n < s->batch; n++) {
-                    float *plane = dx + ((size_t)ci * s->batch + n) * in_plane;
-                    for (int oh = 0; oh < s->out_h; oh++) {
-                        const int ih = oh * s->stride - s->pad + kh;
-                        if (ih < 0 || ih >= s->in_h)
-                            continue;
-                        const float *g = src + (size_t)n * out_plane + (size_t)oh * s->out_w;
-                        float *in_row = plane + (size_t)ih * s->in_w;
-                        for (int ow = 0; ow < s->out_w; ow++) {
-                            const int iw = ow * s->stride - s->pad + kw;
-                            if (iw >= 0 && iw < s->in_w)
-                                in_row[iw] += g[ow];
-                        }
-                    }
-                }
+    const int k = p->kernel, rows = p->channels * k * k;
+    const size_t in_plane = plane(p->in_h, p->in_w), out_plane = plane(p->out_h, p->out_w);
+    const size_t row_len = (size_t)count * out_plane;
+    for (int r = 0; r < rows; r++) {
+        const int c = r / (k * k), kh = r / k % k, kw = r % k;
+        int lo = 0, hi = p->out_w;
+        while (lo < hi && lo * p->stride - p->pad + kw < 0)
+            lo++;
+        while (hi > lo && (hi - 1) * p->stride - p->pad + kw >= p->in_w)
+            hi--;
+        for (int n = 0; n < count; n++) {
+            float *dst = dx + ((size_t)c * p->batch + first + n) * in_plane;
+            const float *src = col + (size_t)r * row_len + (size_t)n * out_plane;
+            for (int oh = 0; oh < p->out_h; oh++, src += p->out_w) {
+                const int ih = oh * p->stride - p->pad + kh;
+                if (ih < 0 || ih >= p->in_h)
+                    continue;
+                float *in_row = dst + (size_t)ih * p->in_w - p->pad + kw;
+                for (int ow = lo; ow < hi; ow++)
+                    in_row[ow * p->stride] += src[ow];
             }
         }
     }
 }
 
-static void add_bias_rows(int rows, size_t row_len, const float *bias, float *y)
+/* W'[ci][(co, kh, kw)] = W[co][ci][k-1-kh][k-1-kw]; serial: it is small,
+ * and a parallel loop would add a barrier */
+static void flip_weights(const struct conv_shape *s, const float *w, float *flipped)
 {
-#pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; r++)
-        for (size_t j = 0; j < row_len; j++)
-            y[(size_t)r * row_len + j] += bias[r];
+    const int k = s->kernel, kk = k * k;
+    for (int ci = 0; ci < s->in_c; ci++)
+        for (int co = 0; co < s->out_c; co++)
+            for (int j = 0; j < kk; j++)
+                flipped[((size_t)ci * s->out_c + co) * kk + j] =
+                    w[((size_t)co * s->in_c + ci) * kk + (kk - 1 - j)];
+}
+
+static int threads_for(int workspace_threads)
+{
+    const int t = omp_get_max_threads();
+    return t < workspace_threads ? t : workspace_threads;
+}
+
+void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
+                  float *y, float *workspace, int workspace_threads)
+{
+    const int threads = threads_for(workspace_threads);
+    const struct conv_workspace ws = split_workspace(s, workspace, workspace_threads);
+    const struct patches p = forward_patches(s);
+    const int direct = reads_input_directly(s), chunk = chunk_images(s);
+    const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
+    const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
+#pragma omp parallel num_threads(threads)
+    {
+        float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < tasks; t++) {
+            int first, count;
+            task_images(s, tasks, t, &first, &count);
+            for (int n = first; n < first + count; n += chunk) {
+                const int m = first + count - n < chunk ? first + count - n : chunk;
+                const int n_cols = (int)(m * out_plane);
+                const float *b = x + n * out_plane;
+                int ldb = (int)cols;
+                if (!direct) {
+                    im2col(&p, x, n, m, col);
+                    b = col;
+                    ldb = n_cols;
+                }
+                float *yc = y + n * out_plane;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out_c, n_cols, rows,
+                            1.0f, w, rows, b, ldb, 0.0f, yc, (int)cols);
+                for (int co = 0; bias && co < s->out_c; co++)
+                    for (int j = 0; j < n_cols; j++)
+                        yc[(size_t)co * cols + j] += bias[co];
+            }
+        }
+    }
 }
 
 static void sum_rows_into(int rows, size_t row_len, const float *dy, float *dbias)
@@ -105,47 +266,88 @@ static void sum_rows_into(int rows, size_t row_len, const float *dy, float *dbia
     }
 }
 
-void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
-                  float *y, float *workspace)
+/* dw += the tasks' slots, added in task order so the result does not depend
+ * on which thread ran which task; called by every thread of a parallel region */
+static void reduce_slots(size_t count, int tasks, const float *slots, float *dw)
 {
-    const int ckk = s->in_c * s->kernel * s->kernel;
-    const int cols = s->batch * s->out_h * s->out_w;
-    const float *col = x;
-    if (!reads_input_directly(s)) {
-        im2col(s, x, workspace);
-        col = workspace;
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float acc = dw[i];
+        for (int t = 0; t < tasks; t++)
+            acc += slots[(size_t)t * count + i];
+        dw[i] = acc;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out_c, cols, ckk, 1.0f, w, ckk,
-                col, cols, 0.0f, y, cols);
-    if (bias)
-        add_bias_rows(s->out_c, (size_t)cols, bias, y);
+}
+
+/* one chunk of the input gradient: images [n, n + m) */
+static void input_gradient_chunk(const struct conv_shape *s, const struct conv_workspace *ws,
+                                 const float *w, const float *dy, float *dx, int n, int m,
+                                 float *col)
+{
+    const size_t in_plane = plane(s->in_h, s->in_w), out_plane = plane(s->out_h, s->out_w);
+    const size_t in_cols = (size_t)s->batch * in_plane, out_cols = (size_t)s->batch * out_plane;
+    const int rows = (int)ckk(s);
+    if (reads_input_directly(s)) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->in_c, (int)(m * in_plane),
+                    s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, 1.0f,
+                    dx + n * in_plane, (int)in_cols);
+    } else if (transposes_as_convolution(s)) {
+        const struct patches fp = flipped_patches(s);
+        const int flipped_rows = s->out_c * s->kernel * s->kernel;
+        im2col(&fp, dy, n, m, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->in_c, (int)(m * in_plane),
+                    flipped_rows, 1.0f, ws->flipped_w, flipped_rows, col, (int)(m * in_plane),
+                    1.0f, dx + n * in_plane, (int)in_cols);
+    } else {
+        const struct patches p = forward_patches(s);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, (int)(m * out_plane),
+                    s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, 0.0f, col,
+                    (int)(m * out_plane));
+        col2im_add(&p, col, n, m, dx);
+    }
 }
 
 void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
-                   float *dx, float *dw, float *dbias, float *workspace)
+                   float *dx, float *dw, float *dbias, float *workspace, int workspace_threads)
 {
-    const int ckk = s->in_c * s->kernel * s->kernel;
-    const int cols = s->batch * s->out_h * s->out_w;
-    const int direct = reads_input_directly(s);
+    const int threads = threads_for(workspace_threads);
+    const struct conv_workspace ws = split_workspace(s, workspace, workspace_threads);
+    const struct patches p = forward_patches(s);
+    const int direct = reads_input_directly(s), chunk = chunk_images(s);
+    const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
+    const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
     if (dbias)
-        sum_rows_into(s->out_c, (size_t)cols, dy, dbias);
-    if (dw) {
-        const float *col = x;
-        if (!direct) {
-            im2col(s, x, workspace);
-            col = workspace;
+        sum_rows_into(s->out_c, cols, dy, dbias);
+    if (dx && transposes_as_convolution(s) && !direct)
+        flip_weights(s, w, ws.flipped_w);
+#pragma omp parallel num_threads(threads)
+    {
+        float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < tasks; t++) {
+            int first, count;
+            task_images(s, tasks, t, &first, &count);
+            float *slot = ws.dw_slots + (size_t)t * s->out_c * rows;
+            for (int n = first; n < first + count; n += chunk) {
+                const int m = first + count - n < chunk ? first + count - n : chunk;
+                const int n_cols = (int)(m * out_plane);
+                if (dw) {
+                    const float *b = x + n * out_plane;
+                    int ldb = (int)cols;
+                    if (!direct) {
+                        im2col(&p, x, n, m, col);
+                        b = col;
+                        ldb = n_cols;
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->out_c, rows, n_cols,
+                                1.0f, dy + n * out_plane, (int)cols, b, ldb,
+                                n == first ? 0.0f : 1.0f, slot, rows);
+                }
+                if (dx)
+                    input_gradient_chunk(s, &ws, w, dy, dx, n, m, col);
+            }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->out_c, ckk, cols, 1.0f, dy, cols,
-                    col, cols, 1.0f, dw, ckk);
+        if (dw)
+            reduce_slots((size_t)s->out_c * rows, tasks, ws.dw_slots, dw);
     }
-    if (!dx)
-        return;
-    if (direct) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, cols, s->out_c, 1.0f, w, ckk,
-                    dy, cols, 1.0f, dx, cols);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, cols, s->out_c, 1.0f, w, ckk, dy,
-                cols, 0.0f, workspace, cols);
-    col2im_add(s, workspace, dx);
 }

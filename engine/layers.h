@@ -24,13 +24,16 @@ struct conv_shape {
 
 /* fills out_h/out_w from the rest; returns 0, or -1 when the output would be empty */
 int conv_shape_resolve(struct conv_shape *s);
-/* floats of im2col workspace the layer needs (0 when it reads its input directly) */
-size_t conv_workspace_floats(const struct conv_shape *s);
+/* Floats of workspace a convolution needs when up to `threads` threads run
+ * it (column buffers, per-task weight-gradient slots, flipped weights). The
+ * kernels then use min(threads, omp_get_max_threads()) threads; results
+ * depend on `threads` only, not on how many threads actually ran. */
+size_t conv_workspace_floats(const struct conv_shape *s, int threads);
 /* bias may be NULL */
 void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
-                  float *y, float *workspace);
+                  float *y, float *workspace, int threads);
 void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
-                   float *dx, float *dw, float *dbias, float *workspace);
+                   float *dx, float *dw, float *dbias, float *workspace, int threads);
 
 /* y[out x n] = w[out x in] * x[in x n] + bias */
 void linear_forward(int n, int in, int out, const float *x, const float *w, const float *bias,
@@ -51,6 +54,20 @@ void batchnorm_forward_eval(int channels, size_t m, const float *x, const float 
 void batchnorm_backward(int channels, size_t m, const float *x, const float *gamma,
                         const float *saved_mean, const float *saved_invstd, const float *dy,
                         float *dx, float *dgamma, float *dbeta);
+/* The same with a ReLU on the output, y = max(0, bn(x)), in the same pass;
+ * backward takes the ReLU output's gradient (and beta, to recompute where
+ * the ReLU's input was positive). */
+void batchnorm_relu_forward_train(int channels, size_t m, const float *x, const float *gamma,
+                                  const float *beta, float *y, float *saved_mean,
+                                  float *saved_invstd, float *running_mean, float *running_var,
+                                  float momentum, float eps);
+void batchnorm_relu_forward_eval(int channels, size_t m, const float *x, const float *gamma,
+                                 const float *beta, const float *running_mean,
+                                 const float *running_var, float eps, float *y);
+void batchnorm_relu_backward(int channels, size_t m, const float *x, const float *gamma,
+                             const float *beta, const float *saved_mean,
+                             const float *saved_invstd, const float *dy, float *dx,
+                             float *dgamma, float *dbeta);
 
 void relu_forward(size_t count, const float *x, float *y);
 /* uses the forward output: dx += dy where y > 0 */

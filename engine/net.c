@@ -1,6 +1,7 @@
 #include "net.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ static struct layer *new_layer(struct net *net, enum layer_kind kind, const char
     l->kind = kind;
     l->in = in;
     l->in2 = -1;
+    l->relu_out = -1;
     snprintf(l->name, sizeof l->name, "%s", name ? name : "");
     return l;
 }
@@ -330,15 +332,70 @@ static struct pool_shape pool_shape_of(const struct net *net, const struct layer
                                .stride = l->stride, .pad = l->pad};
 }
 
+static int readers(const struct net *net, int act)
+{
+    int n = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        n += (net->layers[i].in == act) + (net->layers[i].in2 == act);
+    return n;
+}
+
+/* the layer that writes activation act, or NULL for the input */
+static const struct layer *producer(const struct net *net, int act)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].out == act)
+            return &net->layers[i];
+    return NULL;
+}
+
+static void plan_fusions(struct net *net)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        net->layers[i].relu_out = -1;
+        net->layers[i].fused = 0;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        struct layer *relu = &net->layers[i];
+        if (relu->kind != LAYER_RELU || readers(net, relu->in) != 1)
+            continue;
+        struct layer *bn = (struct layer *)producer(net, relu->in);
+        if (bn && bn->kind == LAYER_BATCHNORM) {
+            bn->relu_out = relu->out;
+            relu->fused = 1;
+        }
+    }
+}
+
+/* an activation some layer still reads or writes after fusion */
+static int needed(const struct net *net, int act)
+{
+    if (act == 0 || act == net->n_acts - 1)
+        return 1;
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct layer *l = &net->layers[i];
+        if (l->fused)
+            continue;
+        if (l->in == act || l->in2 == act || l->relu_out == act ||
+            (l->out == act && l->relu_out < 0))
+            return 1;
+    }
+    return 0;
+}
+
 int net_set_capacity(struct net *net, int capacity)
 {
     if (capacity < 1)
         return -1;
-    if (capacity == net->capacity)
+    const int threads = omp_get_max_threads();
+    if (capacity == net->capacity && threads == net->workspace_threads)
         return 0;
     free_activations(net);
+    plan_fusions(net);
     size_t workspace = 0;
     for (int i = 0; i < net->n_acts; i++) {
+        if (!needed(net, i))
+            continue;
         const size_t n = act_floats(&net->acts[i], capacity);
         net->acts[i].data = xcalloc(n, sizeof(float));
         if (i > 0)
@@ -348,7 +405,7 @@ int net_set_capacity(struct net *net, int capacity)
         struct layer *l = &net->layers[i];
         if (l->kind == LAYER_CONV) {
             const struct conv_shape s = conv_shape_of(net, l, capacity);
-            const size_t need = conv_workspace_floats(&s);
+            const size_t need = conv_workspace_floats(&s, threads);
             if (need > workspace)
                 workspace = need;
         } else if (l->kind == LAYER_MAXPOOL) {
@@ -356,6 +413,7 @@ int net_set_capacity(struct net *net, int capacity)
         }
     }
     net->workspace = xcalloc(workspace, sizeof(float));
+    net->workspace_threads = threads;
     net->capacity = capacity;
     return 0;
 }
@@ -384,21 +442,27 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
         conv_forward(&s, in->data, l->weight->value, l->bias ? l->bias->value : NULL, out->data,
-                     net->workspace);
+                     net->workspace, net->workspace_threads);
         break;
     }
     case LAYER_BATCHNORM: {
         const size_t m = (size_t)batch * in->h * in->w;
+        const int relu = l->relu_out >= 0;
+        float *y = relu ? net->acts[l->relu_out].data : out->data;
         if (train)
-            batchnorm_forward_train(in->c, m, in->data, l->weight->value, l->bias->value,
-                                    out->data, l->saved_mean, l->saved_invstd, l->running_mean,
-                                    l->running_var, net->bn_momentum, net->bn_eps);
+            (relu ? batchnorm_relu_forward_train : batchnorm_forward_train)(
+                in->c, m, in->data, l->weight->value, l->bias->value, y, l->saved_mean,
+                l->saved_invstd, l->running_mean, l->running_var, net->bn_momentum, net->bn_eps);
         else
-            batchnorm_forward_eval(in->c, m, in->data, l->weight->value, l->bias->value,
-                                   l->running_mean, l->running_var, net->bn_eps, out->data);
+            (relu ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
+                in->c, m, in->data, l->weight->value, l->bias->value, l->running_mean,
+                l->running_var, net->bn_eps, y);
         break;
     }
-    case LAYER_RELU: relu_forward(count, in->data, out->data); break;
+    case LAYER_RELU:
+        if (!l->fused)
+            relu_forward(count, in->data, out->data);
+        break;
     case LAYER_MAXPOOL: {
         const struct pool_shape s = pool_shape_of(net, l, batch);
         maxpool_forward(&s, in->data, out->data, l->argmax);
@@ -448,16 +512,23 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
         conv_backward(&s, in->data, l->weight->value, out->grad, dx, l->weight->grad,
-                      l->bias ? l->bias->grad : NULL, net->workspace);
+                      l->bias ? l->bias->grad : NULL, net->workspace, net->workspace_threads);
         break;
     }
-    case LAYER_BATCHNORM:
-        batchnorm_backward(in->c, (size_t)batch * in->h * in->w, in->data, l->weight->value,
-                           l->saved_mean, l->saved_invstd, out->grad, dx, l->weight->grad,
-                           l->bias->grad);
+    case LAYER_BATCHNORM: {
+        const size_t m = (size_t)batch * in->h * in->w;
+        if (l->relu_out >= 0)
+            batchnorm_relu_backward(in->c, m, in->data, l->weight->value, l->bias->value,
+                                    l->saved_mean, l->saved_invstd,
+                                    net->acts[l->relu_out].grad, dx, l->weight->grad,
+                                    l->bias->grad);
+        else
+            batchnorm_backward(in->c, m, in->data, l->weight->value, l->saved_mean,
+                               l->saved_invstd, out->grad, dx, l->weight->grad, l->bias->grad);
         break;
+    }
     case LAYER_RELU:
-        if (dx)
+        if (dx && !l->fused)
             relu_backward(count, out->data, out->grad, dx);
         break;
     case LAYER_MAXPOOL: {
@@ -491,7 +562,8 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
 void net_backward(struct net *net, int batch)
 {
     for (int i = 1; i < net->n_acts - 1; i++)
-        memset(net->acts[i].grad, 0, sizeof(float) * act_floats(&net->acts[i], batch));
+        if (net->acts[i].grad)
+            memset(net->acts[i].grad, 0, sizeof(float) * act_floats(&net->acts[i], batch));
     for (int i = 0; i < net->n_params; i++)
         memset(net->params[i]->grad, 0, sizeof(float) * net->params[i]->count);
     double *seconds = net->layer_backward_seconds;

@@ -51,11 +51,15 @@ struct layer {
     struct param *weight, *bias; /* batch norm: gamma, beta */
     float *running_mean, *running_var, *saved_mean, *saved_invstd;
     int32_t *argmax;
+    /* Fusion, planned by net_set_capacity: a batch norm whose output only a
+     * ReLU reads writes that ReLU's output itself (relu_out: its activation
+     * index, else -1), and the ReLU layer is then skipped (fused = 1). */
+    int relu_out, fused;
 };
 
 struct activation {
     int c, h, w; /* per image */
-    float *data, *grad;
+    float *data, *grad; /* NULL when no layer needs it (a fused batch norm's own output) */
 };
 
 struct net {
@@ -68,6 +72,7 @@ struct net {
     int classes;
     int capacity; /* batch size the buffers hold */
     float *workspace;
+    int workspace_threads; /* threads the convolution workspace is sized for */
     float bn_momentum, bn_eps;
     /* Per-layer timer, off while NULL (the default). Pointed at n_layers
      * doubles each, net_forward / net_backward store there the wall seconds
@@ -96,7 +101,10 @@ void net_init_params(struct net *net, struct rng *weight_stream);
 /* n values drawn from p's initializer (methods that draw their own weights,
  * e.g. HashedNet's shared banks, draw them from the same distribution) */
 void param_init_values(const struct param *p, float *out, size_t n, struct rng *stream);
-/* allocates activations for batches of up to `capacity` images */
+/* Allocates activations for batches of up to `capacity` images and the
+ * convolution workspace for omp_get_max_threads() threads (set the thread
+ * count first; later, more threads are not used), and fuses every ReLU that
+ * is the only reader of a batch norm's output into that batch norm. */
 int net_set_capacity(struct net *net, int capacity);
 
 float *net_input(struct net *net);

@@ -6,23 +6,28 @@ void net_apply_masks(struct net *net)
         param_zero_masked(net->params[i], net->params[i]->value);
 }
 
-void sgd_step(struct net *net, const struct sgd_config *cfg, float lr)
+static void sgd_param(struct param *p, const struct sgd_config *cfg, float lr)
 {
     const float m = cfg->momentum, wd = cfg->weight_decay;
-    for (int i = 0; i < net->n_params; i++) {
-        struct param *p = net->params[i];
-        float *w = p->value, *buf = p->momentum;
-        const float *g = p->grad;
-        const long n = (long)p->count;
-#pragma omp parallel for schedule(static)
-        for (long j = 0; j < n; j++) {
-            float d = g[j] + wd * w[j];
-            if (m != 0.0f) {
-                buf[j] = m * buf[j] + d;
-                d = cfg->nesterov ? d + m * buf[j] : buf[j];
-            }
-            w[j] -= lr * d;
+    float *w = p->value, *buf = p->momentum;
+    const float *g = p->grad;
+    for (size_t j = 0; j < p->count; j++) {
+        float d = g[j] + wd * w[j];
+        if (m != 0.0f) {
+            buf[j] = m * buf[j] + d;
+            d = cfg->nesterov ? d + m * buf[j] : buf[j];
         }
+        w[j] -= lr * d;
     }
-    net_apply_masks(net);
+    param_zero_masked(p, w);
+}
+
+/* One parallel loop over the parameters, a tensor per task: a loop per
+ * tensor would wait at a barrier per tensor, which on a busy machine costs a
+ * scheduler time slice each. */
+void sgd_step(struct net *net, const struct sgd_config *cfg, float lr)
+{
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < net->n_params; i++)
+        sgd_param(net->params[i], cfg, lr);
 }

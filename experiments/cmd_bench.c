@@ -57,7 +57,7 @@ static const struct profile profiles[] = {
 
 struct options {
     const char *profile, *out, *python, *torch_script;
-    struct flag_list models, threads, parts;
+    struct flag_list models, threads, parts, sparsities;
     int torch;
     int steps, gemm, hooks; /* the parts to run */
 };
@@ -194,6 +194,24 @@ static int parse_threads(const struct flag_list *list, int *threads, int *n)
     return 0;
 }
 
+static int parse_sparsities(const struct flag_list *list, struct profile *p)
+{
+    const int max = (int)(sizeof p->sparsities / sizeof p->sparsities[0]);
+    p->n_sparsities = 0;
+    for (int i = 0; i < list->count; i++) {
+        char *end;
+        const double v = strtod(list->items[i], &end);
+        if (end == list->items[i] || *end || !(v >= 0 && v < 1) || p->n_sparsities == max) {
+            fprintf(stderr, "dsrbench bench: --sparsity '%s': expected a fraction in [0, 1), "
+                            "at most %d of them\n",
+                    list->items[i], max);
+            return -1;
+        }
+        p->sparsities[p->n_sparsities++] = v;
+    }
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     struct options o = {.profile = "full", .out = "results/bench", .python = "/usr/bin/python3",
@@ -206,6 +224,9 @@ int cmd_bench(int argc, char **argv)
          "wrn-28-2, wrn-16-1 or lenet-300-100 (repeatable; default all three)", 0},
         {"threads", FLAG_STRING_LIST, &o.threads, 0, 0, "N",
          "thread count (repeatable; default 1 and 2)", 0},
+        {"sparsity", FLAG_STRING_LIST, &o.sparsities, 0, 0, "S",
+         "sparsity of the masked dense path, 0 for dense (repeatable; default: the "
+         "profile's)", 0},
         {"part", FLAG_STRING_LIST, &o.parts, 0, 0, "P",
          "steps, gemm or hooks: run only these parts (repeatable; default all)", 0},
         {"torch", FLAG_BOOL, &o.torch, 0, 0, NULL,
@@ -219,6 +240,7 @@ int cmd_bench(int argc, char **argv)
     const int parsed = flags_parse(flags, n_flags, argc, argv, 2, "bench", usage);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
+    struct profile p_copy;
     const struct profile *p = NULL;
     for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; i++)
         if (strcmp(profiles[i].name, o.profile) == 0)
@@ -226,6 +248,12 @@ int cmd_bench(int argc, char **argv)
     if (!p) {
         fprintf(stderr, "dsrbench bench: --profile '%s': expected quick or full\n", o.profile);
         return 2;
+    }
+    if (o.sparsities.count) {
+        p_copy = *p;
+        if (parse_sparsities(&o.sparsities, &p_copy) != 0)
+            return 2;
+        p = &p_copy;
     }
     for (int i = 0; i < o.parts.count; i++) {
         const char *part = o.parts.items[i];

@@ -1,6 +1,7 @@
 #include "naive_kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* index of (c, n, h, w) in a CNHW tensor */
 static size_t cnhw(int c, int n, int h, int w, int batch, int height, int width)
@@ -35,6 +36,46 @@ void naive_conv_forward(const struct conv_shape *s, const float *x, const float 
                 for (int ow = 0; ow < s->out_w; ow++)
                     y[cnhw(co, n, oh, ow, s->batch, s->out_h, s->out_w)] =
                         (float)(conv_output(s, x, w, co, n, oh, ow) + (bias ? bias[co] : 0.0));
+}
+
+void naive_conv_backward(const struct conv_shape *s, const float *x, const float *w,
+                         const float *dy, float *dx, float *dw, float *dbias)
+{
+    const size_t nx = (size_t)s->in_c * s->batch * s->in_h * s->in_w;
+    const size_t nw = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
+    double *gx = calloc(nx, sizeof *gx), *gw = calloc(nw, sizeof *gw);
+    if (!gx || !gw)
+        abort();
+    for (int co = 0; co < s->out_c; co++) {
+        double gb = 0.0;
+        for (int n = 0; n < s->batch; n++)
+            for (int oh = 0; oh < s->out_h; oh++)
+                for (int ow = 0; ow < s->out_w; ow++) {
+                    const double g = dy[cnhw(co, n, oh, ow, s->batch, s->out_h, s->out_w)];
+                    gb += g;
+                    for (int ci = 0; ci < s->in_c; ci++)
+                        for (int kh = 0; kh < s->kernel; kh++)
+                            for (int kw = 0; kw < s->kernel; kw++) {
+                                const int ih = oh * s->stride - s->pad + kh;
+                                const int iw = ow * s->stride - s->pad + kw;
+                                if (ih < 0 || ih >= s->in_h || iw < 0 || iw >= s->in_w)
+                                    continue;
+                                const size_t xi = cnhw(ci, n, ih, iw, s->batch, s->in_h, s->in_w);
+                                const size_t wi =
+                                    (((size_t)co * s->in_c + ci) * s->kernel + kh) * s->kernel + kw;
+                                gx[xi] += g * w[wi];
+                                gw[wi] += g * x[xi];
+                            }
+                }
+        if (dbias)
+            dbias[co] += (float)gb;
+    }
+    for (size_t i = 0; dx && i < nx; i++)
+        dx[i] += (float)gx[i];
+    for (size_t i = 0; i < nw; i++)
+        dw[i] += (float)gw[i];
+    free(gx);
+    free(gw);
 }
 
 void naive_linear_forward(int n, int in, int out, const float *x, const float *w,

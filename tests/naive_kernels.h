@@ -11,6 +11,11 @@
 
 void naive_conv_forward(const struct conv_shape *s, const float *x, const float *w,
                         const float *bias, float *y);
+/* The convolution's backward by its definition (the adjoint of forward at
+ * every output position), adding to dx, dw and dbias as layers.h's kernels
+ * do; dx and dbias may be NULL. */
+void naive_conv_backward(const struct conv_shape *s, const float *x, const float *w,
+                         const float *dy, float *dx, float *dw, float *dbias);
 void naive_linear_forward(int n, int in, int out, const float *x, const float *w,
                           const float *bias, float *y);
 /* y, the saved batch statistics, and running_mean / running_var updated in place */

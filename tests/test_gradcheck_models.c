@@ -32,7 +32,7 @@
  * curvature: their segments shrink so the loss moves by about this much */
 #define MAX_LOSS_CHANGE 1e-3f
 /* points of the midpoint rule for the mean gradient over a segment */
-#define SEGMENT_POINTS 16
+#define SEGMENT_POINTS 64
 #define RELATIVE_TOLERANCE 5e-2
 /* Float32 rounding noise in the loss grows with how strongly the loss depends
  * on the tensor, so the absolute tolerance is a fraction of its largest gradient. */

@@ -5,6 +5,7 @@
  * has guard bytes. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ static struct rng test_stream(void)
 struct conv_case {
     struct conv_shape s;
     float *x, *w, *bias, *y, *r, *workspace;
+    int threads; /* the workspace's */
 };
 
 static size_t conv_in_count(const struct conv_shape *s)
@@ -42,7 +44,7 @@ static size_t conv_weight_count(const struct conv_shape *s)
 static double conv_loss(void *ctx)
 {
     struct conv_case *c = ctx;
-    conv_forward(&c->s, c->x, c->w, c->bias, c->y, c->workspace);
+    conv_forward(&c->s, c->x, c->w, c->bias, c->y, c->workspace, c->threads);
     return weighted_sum(c->y, c->r, conv_out_count(&c->s));
 }
 
@@ -51,14 +53,13 @@ static void check_conv(struct conv_shape s, int with_bias)
     cr_assert_eq(conv_shape_resolve(&s), 0, "the test's convolution shape does not resolve");
     struct rng rng = test_stream();
     const size_t nx = conv_in_count(&s), nw = conv_weight_count(&s), ny = conv_out_count(&s);
-    struct conv_case c = {.s = s};
+    struct conv_case c = {.s = s, .threads = omp_get_max_threads()};
     c.x = guarded_random(&rng, nx, "conv x");
     c.w = guarded_random(&rng, nw, "conv w");
     c.bias = with_bias ? guarded_random(&rng, (size_t)s.out_c, "conv bias") : NULL;
     c.r = guarded_random(&rng, ny, "conv r");
     c.y = guarded_floats(ny, "conv y");
-    /* the 1x1 stride-1 path needs no workspace: a zero-sized guarded one catches any write */
-    c.workspace = guarded_floats(conv_workspace_floats(&s), "conv workspace");
+    c.workspace = guarded_floats(conv_workspace_floats(&s, c.threads), "conv workspace");
 
     float *want = guarded_floats(ny, "naive conv y");
     naive_conv_forward(&c.s, c.x, c.w, c.bias, want);
@@ -67,7 +68,7 @@ static void check_conv(struct conv_shape s, int with_bias)
 
     float *dx = guarded_gradient(nx, "conv dx"), *dw = guarded_gradient(nw, "conv dw");
     float *dbias = with_bias ? guarded_gradient((size_t)s.out_c, "conv dbias") : NULL;
-    conv_backward(&c.s, c.x, c.w, c.r, dx, dw, dbias, c.workspace);
+    conv_backward(&c.s, c.x, c.w, c.r, dx, dw, dbias, c.workspace, c.threads);
     expect_gradient("conv dx", dx, GRAD_PREFILL, c.x, nx, conv_loss, &c);
     expect_gradient("conv dw", dw, GRAD_PREFILL, c.w, nw, conv_loss, &c);
     if (with_bias)
@@ -137,6 +138,75 @@ Test(layers, conv_5x5_valid)
 Test(layers, conv_7x7_stride2_pad3)
 {
     check_conv(conv_shape(2, 2, 9, 8, 3, 7, 2, 3), 0);
+}
+
+/* Shapes large enough that the kernels split each task of images into
+ * several chunks (a chunk's column matrix is capped near 256 Ki floats), with
+ * batches that do not divide evenly into tasks: forward and backward against
+ * the naive kernels, no finite differences. */
+static void check_conv_chunked(struct conv_shape s, int with_bias)
+{
+    cr_assert_eq(conv_shape_resolve(&s), 0, "the test's convolution shape does not resolve");
+    struct rng rng = test_stream();
+    const size_t nx = conv_in_count(&s), nw = conv_weight_count(&s), ny = conv_out_count(&s);
+    const int threads = omp_get_max_threads();
+    float *x = guarded_random(&rng, nx, "conv x"), *w = guarded_random(&rng, nw, "conv w");
+    float *bias = with_bias ? guarded_random(&rng, (size_t)s.out_c, "conv bias") : NULL;
+    float *dy = guarded_random(&rng, ny, "conv dy");
+    float *y = guarded_floats(ny, "conv y"), *want_y = guarded_floats(ny, "naive conv y");
+    float *ws = guarded_floats(conv_workspace_floats(&s, threads), "conv workspace");
+    conv_forward(&s, x, w, bias, y, ws, threads);
+    naive_conv_forward(&s, x, w, bias, want_y);
+    expect_close("chunked conv forward", y, want_y, ny, FORWARD_TOLERANCE);
+
+    float *dx = guarded_gradient(nx, "conv dx"), *dw = guarded_gradient(nw, "conv dw");
+    float *want_dx = guarded_gradient(nx, "naive conv dx");
+    float *want_dw = guarded_gradient(nw, "naive conv dw");
+    float *dbias = with_bias ? guarded_gradient((size_t)s.out_c, "conv dbias") : NULL;
+    float *want_dbias = with_bias ? guarded_gradient((size_t)s.out_c, "naive dbias") : NULL;
+    conv_backward(&s, x, w, dy, dx, dw, dbias, ws, threads);
+    naive_conv_backward(&s, x, w, dy, want_dx, want_dw, want_dbias);
+    expect_close("chunked conv dx", dx, want_dx, nx, FORWARD_TOLERANCE);
+    expect_close("chunked conv dw", dw, want_dw, nw, FORWARD_TOLERANCE);
+    if (with_bias)
+        expect_close("chunked conv dbias", dbias, want_dbias, (size_t)s.out_c,
+                     FORWARD_TOLERANCE);
+    GUARDED_FREE_ALL(x, w, bias, dy, y, want_y, ws, dx, dw, want_dx, want_dw, dbias, want_dbias);
+}
+
+/* stride 1: the input gradient is a convolution of dy with flipped weights */
+Test(layers, conv_3x3_pad1_chunked)
+{
+    check_conv_chunked(conv_shape(19, 16, 32, 32, 12, 3, 1, 1), 1);
+}
+
+Test(layers, conv_5x5_pad2_chunked)
+{
+    check_conv_chunked(conv_shape(11, 8, 30, 34, 5, 5, 1, 2), 0);
+}
+
+/* unpadded: the flipped convolution pads by k - 1 */
+Test(layers, conv_3x3_valid_chunked)
+{
+    check_conv_chunked(conv_shape(10, 24, 33, 31, 7, 3, 1, 0), 1);
+}
+
+/* strided: the input gradient goes through col2im */
+Test(layers, conv_3x3_stride2_chunked)
+{
+    check_conv_chunked(conv_shape(17, 16, 63, 64, 9, 3, 2, 1), 0);
+}
+
+/* 1x1 stride 1: x and dy are read in place as column matrices */
+Test(layers, conv_1x1_direct_many_tasks)
+{
+    check_conv_chunked(conv_shape(21, 6, 5, 7, 4, 1, 1, 0), 1);
+}
+
+/* one image: a single task */
+Test(layers, conv_3x3_pad1_batch1_chunked)
+{
+    check_conv_chunked(conv_shape(1, 16, 32, 32, 8, 3, 1, 1), 0);
 }
 
 /* ---- fully connected ---- */
@@ -315,6 +385,111 @@ Test(layers, batchnorm_eval_uses_running_stats)
                            BN_EPS, c.y);
     expect_close("batchnorm eval y", c.y, want, n, FORWARD_TOLERANCE);
     guarded_free(want);
+    bn_case_free(&c);
+}
+
+/* ---- batch norm with a fused ReLU ---- */
+
+static void relu_in_place(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+static double bn_relu_train_loss(void *ctx)
+{
+    struct bn_case *c = ctx;
+    batchnorm_relu_forward_train(c->channels, c->m, c->x, c->gamma, c->beta, c->y,
+                                 c->saved_mean, c->saved_invstd, c->running_mean, c->running_var,
+                                 BN_MOMENTUM, BN_EPS);
+    return weighted_sum(c->y, c->r, (size_t)c->channels * c->m);
+}
+
+/* Channels longer than the kernels' 2048-value summation blocks and not a
+ * multiple of their 16 lanes: the fused forward is the naive batch norm
+ * followed by the naive ReLU, statistics included. */
+Test(layers, batchnorm_relu_train_forward_long_channels)
+{
+    struct rng rng = test_stream();
+    struct bn_case c = bn_case_new(&rng, 3, 2 * 2048 + 37);
+    struct bn_expected e = bn_expected_train(&c);
+    const size_t nc = (size_t)c.channels, n = nc * c.m;
+    relu_in_place(e.y, n);
+    bn_relu_train_loss(&c);
+    expect_close("batchnorm+relu train y", c.y, e.y, n, FORWARD_TOLERANCE);
+    expect_close("batchnorm+relu saved_mean", c.saved_mean, e.saved_mean, nc, FORWARD_TOLERANCE);
+    expect_close("batchnorm+relu saved_invstd", c.saved_invstd, e.saved_invstd, nc,
+                 FORWARD_TOLERANCE);
+    expect_close("batchnorm+relu running_mean", c.running_mean, e.running_mean, nc,
+                 FORWARD_TOLERANCE);
+    expect_close("batchnorm+relu running_var", c.running_var, e.running_var, nc,
+                 FORWARD_TOLERANCE);
+    /* the plain batch norm on the same long channels */
+    struct bn_case plain = bn_case_new(&rng, 2, 3 * 2048 + 5);
+    struct bn_expected pe = bn_expected_train(&plain);
+    bn_train_loss(&plain);
+    expect_close("batchnorm train y (long channels)", plain.y, pe.y, 2 * plain.m,
+                 FORWARD_TOLERANCE);
+    bn_expected_free(&pe);
+    bn_case_free(&plain);
+    bn_expected_free(&e);
+    bn_case_free(&c);
+}
+
+Test(layers, batchnorm_relu_eval)
+{
+    struct rng rng = test_stream();
+    struct bn_case c = bn_case_new(&rng, 4, 2 * 5);
+    const size_t n = (size_t)c.channels * c.m;
+    float *want = guarded_floats(n, "naive bn eval y");
+    naive_batchnorm_forward_eval(c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean,
+                                 c.running_var, BN_EPS, want);
+    relu_in_place(want, n);
+    batchnorm_relu_forward_eval(c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean,
+                                c.running_var, BN_EPS, c.y);
+    expect_close("batchnorm+relu eval y", c.y, want, n, FORWARD_TOLERANCE);
+    guarded_free(want);
+    bn_case_free(&c);
+}
+
+/* Inputs on a grid KINK_SPACING apart, shifted by whole steps per channel,
+ * and beta = gamma * mean * invstd, so the ReLU's input gamma * invstd * x is
+ * zero at x = 0 and every input lies at least KINK_SPACING / 2 from it: no
+ * finite-difference step flips the ReLU. */
+Test(layers, batchnorm_relu_train_backward)
+{
+    struct rng rng = test_stream();
+    struct bn_case c = bn_case_new(&rng, 3, 2 * 3 * 4);
+    const size_t nc = (size_t)c.channels, n = nc * c.m;
+    for (int ch = 0; ch < c.channels; ch++) {
+        float *xc = c.x + ch * c.m;
+        fill_distinct(&rng, xc, c.m, KINK_SPACING);
+        double sum = 0.0, sq = 0.0;
+        for (size_t i = 0; i < c.m; i++)
+            xc[i] += (float)(3 * ch) * KINK_SPACING;
+        for (size_t i = 0; i < c.m; i++)
+            sum += xc[i];
+        const double mean = sum / (double)c.m;
+        for (size_t i = 0; i < c.m; i++)
+            sq += (xc[i] - mean) * (xc[i] - mean);
+        c.beta[ch] = (float)(c.gamma[ch] * mean / sqrt(sq / (double)c.m + BN_EPS));
+    }
+    bn_relu_train_loss(&c);
+    size_t zeros = 0;
+    for (size_t i = 0; i < n; i++)
+        zeros += c.y[i] == 0.0f;
+    cr_assert(zeros > n / 4 && zeros < 3 * n / 4, "the ReLU should cut about half: %zu of %zu",
+              zeros, n);
+    float *dx = guarded_gradient(n, "bn dx"), *dgamma = guarded_gradient(nc, "bn dgamma");
+    float *dbeta = guarded_gradient(nc, "bn dbeta");
+    batchnorm_relu_backward(c.channels, c.m, c.x, c.gamma, c.beta, c.saved_mean, c.saved_invstd,
+                            c.r, dx, dgamma, dbeta);
+    expect_gradient("batchnorm+relu dx", dx, GRAD_PREFILL, c.x, n, bn_relu_train_loss, &c);
+    expect_gradient("batchnorm+relu dgamma", dgamma, GRAD_PREFILL, c.gamma, nc,
+                    bn_relu_train_loss, &c);
+    expect_gradient("batchnorm+relu dbeta", dbeta, GRAD_PREFILL, c.beta, nc, bn_relu_train_loss,
+                    &c);
+    GUARDED_FREE_ALL(dx, dgamma, dbeta);
     bn_case_free(&c);
 }
 

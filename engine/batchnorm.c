@@ -136,8 +136,8 @@ static inline void forward_eval(int channels, size_t m, const float *x, const fl
 
 static inline void backward(int channels, size_t m, const float *x, const float *gamma,
                             const float *beta, const float *saved_mean,
-                            const float *saved_invstd, const float *dy, float *dx, float *dgamma,
-                            float *dbeta, int relu)
+                            const float *saved_invstd, const float *dy, float *dx,
+                            enum grad_write dx_write, float *dgamma, float *dbeta, int relu)
 {
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < channels; c++) {
@@ -155,11 +155,18 @@ static inline void backward(int channels, size_t m, const float *x, const float 
         const float k = gamma[c] * invstd;
         const float mean_dy = (float)(sum_dy / (double)m);
         const float mean_dy_xhat = (float)(sum_dy_xhat / (double)m);
-        for (size_t i = 0; i < m; i++) {
-            const float g = passed(dyc[i], xc[i], scale, shift, relu);
-            const float xhat = (xc[i] - mean) * invstd;
-            dxc[i] += k * (g - mean_dy - xhat * mean_dy_xhat);
-        }
+        if (dx_write == GRAD_SET)
+            for (size_t i = 0; i < m; i++) {
+                const float g = passed(dyc[i], xc[i], scale, shift, relu);
+                const float xhat = (xc[i] - mean) * invstd;
+                dxc[i] = k * (g - mean_dy - xhat * mean_dy_xhat);
+            }
+        else
+            for (size_t i = 0; i < m; i++) {
+                const float g = passed(dyc[i], xc[i], scale, shift, relu);
+                const float xhat = (xc[i] - mean) * invstd;
+                dxc[i] += k * (g - mean_dy - xhat * mean_dy_xhat);
+            }
     }
 }
 
@@ -197,15 +204,17 @@ void batchnorm_relu_forward_eval(int channels, size_t m, const float *x, const f
 
 void batchnorm_backward(int channels, size_t m, const float *x, const float *gamma,
                         const float *saved_mean, const float *saved_invstd, const float *dy,
-                        float *dx, float *dgamma, float *dbeta)
+                        float *dx, enum grad_write dx_write, float *dgamma, float *dbeta)
 {
-    backward(channels, m, x, gamma, NULL, saved_mean, saved_invstd, dy, dx, dgamma, dbeta, 0);
+    backward(channels, m, x, gamma, NULL, saved_mean, saved_invstd, dy, dx, dx_write, dgamma,
+             dbeta, 0);
 }
 
 void batchnorm_relu_backward(int channels, size_t m, const float *x, const float *gamma,
                              const float *beta, const float *saved_mean,
                              const float *saved_invstd, const float *dy, float *dx,
-                             float *dgamma, float *dbeta)
+                             enum grad_write dx_write, float *dgamma, float *dbeta)
 {
-    backward(channels, m, x, gamma, beta, saved_mean, saved_invstd, dy, dx, dgamma, dbeta, 1);
+    backward(channels, m, x, gamma, beta, saved_mean, saved_invstd, dy, dx, dx_write, dgamma,
+             dbeta, 1);
 }

@@ -21,7 +21,9 @@
 #include <string.h>
 
 /* floats of one chunk's column matrix we aim for (a few MiB: within L2 + L3) */
+#ifndef CHUNK_FLOATS
 #define CHUNK_FLOATS (256 * 1024)
+#endif
 /* tasks per pass: enough that two threads balance under preemption */
 #define MIN_TASKS 8
 
@@ -134,6 +136,35 @@ size_t conv_workspace_floats(const struct conv_shape *s, int threads)
            (size_t)task_count(s, threads) * s->out_c * ckk(s) + flipped;
 }
 
+/* One row of a "same" stride-1 column matrix for one image: the input plane
+ * shifted by dh rows and dw columns, zero where the shift leaves the plane.
+ * One contiguous copy of the whole shifted plane, then the few entries that
+ * wrapped across a row end are zeroed: far fewer calls than a copy per row. */
+static void shifted_plane(const float *src, float *dst, int h, int w, int dh, int dw)
+{
+    const int lo = dh < 0 ? -dh : 0, hi = dh > 0 ? h - dh : h; /* output rows inside */
+    if (lo >= hi) {
+        memset(dst, 0, sizeof(float) * (size_t)h * w);
+        return;
+    }
+    memset(dst, 0, sizeof(float) * (size_t)lo * w);
+    memset(dst + (size_t)hi * w, 0, sizeof(float) * (size_t)(h - hi) * w);
+    const long offset = (long)dh * w + dw, plane_len = (long)h * w;
+    long q0 = (long)lo * w, q1 = (long)hi * w;
+    if (q0 + offset < 0)
+        q0 = -offset;
+    if (q1 + offset > plane_len)
+        q1 = plane_len - offset;
+    if (q1 > q0)
+        memcpy(dst + q0, src + q0 + offset, sizeof(float) * (size_t)(q1 - q0));
+    const int edge = dw < 0 ? -dw : dw;
+    for (int oh = lo; oh < hi; oh++) {
+        float *row = dst + (size_t)oh * w + (dw > 0 ? w - edge : 0);
+        for (int j = 0; j < edge && j < w; j++)
+            row[j] = 0.0f;
+    }
+}
+
 /* col[(c, kh, kw)][(n - first, oh, ow)] = x[c][n][oh*stride - pad + kh][ow*stride - pad + kw]
  * for images n in [first, first + count), zero outside the input */
 static void im2col(const struct patches *p, const float *x, int first, int count, float *col)
@@ -141,8 +172,16 @@ static void im2col(const struct patches *p, const float *x, int first, int count
     const int k = p->kernel, rows = p->channels * k * k;
     const size_t in_plane = plane(p->in_h, p->in_w), out_plane = plane(p->out_h, p->out_w);
     const size_t row_len = (size_t)count * out_plane;
+    const int same = p->stride == 1 && p->out_h == p->in_h && p->out_w == p->in_w;
     for (int r = 0; r < rows; r++) {
         const int c = r / (k * k), kh = r / k % k, kw = r % k;
+        if (same) {
+            for (int n = 0; n < count; n++)
+                shifted_plane(x + ((size_t)c * p->batch + first + n) * in_plane,
+                              col + (size_t)r * row_len + (size_t)n * out_plane, p->in_h,
+                              p->in_w, kh - p->pad, kw - p->pad);
+            continue;
+        }
         /* output columns whose input column lies inside: [lo, hi) */
         int lo = 0, hi = p->out_w;
         while (lo < hi && lo * p->stride - p->pad + kw < 0)
@@ -159,13 +198,12 @@ static void im2col(const struct patches *p, const float *x, int first, int count
                     continue;
                 }
                 const float *in_row = src + (size_t)ih * p->in_w - p->pad + kw;
-                memset(dst, 0, sizeof(float) * (size_t)lo);
-                if (p->stride == 1)
-                    memcpy(dst + lo, in_row + lo, sizeof(float) * (size_t)(hi - lo));
-                else
-                    for (int ow = lo; ow < hi; ow++)
-                        dst[ow] = in_row[ow * p->stride];
-                memset(dst + hi, 0, sizeof(float) * (size_t)(p->out_w - hi));
+                for (int ow = 0; ow < lo; ow++)
+                    dst[ow] = 0.0f;
+                for (int ow = lo; ow < hi; ow++)
+                    dst[ow] = in_row[ow * p->stride];
+                for (int ow = hi; ow < p->out_w; ow++)
+                    dst[ow] = 0.0f;
             }
         }
     }
@@ -221,13 +259,12 @@ static int threads_for(int workspace_threads)
 void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
                   float *y, float *workspace, int workspace_threads)
 {
-    const int threads = threads_for(workspace_threads);
     const struct conv_workspace ws = split_workspace(s, workspace, workspace_threads);
     const struct patches p = forward_patches(s);
     const int direct = reads_input_directly(s), chunk = chunk_images(s);
     const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads_for(workspace_threads))
     {
         float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
 #pragma omp for schedule(dynamic, 1)
@@ -281,15 +318,16 @@ static void reduce_slots(size_t count, int tasks, const float *slots, float *dw)
 
 /* one chunk of the input gradient: images [n, n + m) */
 static void input_gradient_chunk(const struct conv_shape *s, const struct conv_workspace *ws,
-                                 const float *w, const float *dy, float *dx, int n, int m,
-                                 float *col)
+                                 const float *w, const float *dy, float *dx,
+                                 enum grad_write dx_write, int n, int m, float *col)
 {
+    const float beta = dx_write == GRAD_SET ? 0.0f : 1.0f;
     const size_t in_plane = plane(s->in_h, s->in_w), out_plane = plane(s->out_h, s->out_w);
     const size_t in_cols = (size_t)s->batch * in_plane, out_cols = (size_t)s->batch * out_plane;
     const int rows = (int)ckk(s);
     if (reads_input_directly(s)) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->in_c, (int)(m * in_plane),
-                    s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, 1.0f,
+                    s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, beta,
                     dx + n * in_plane, (int)in_cols);
     } else if (transposes_as_convolution(s)) {
         const struct patches fp = flipped_patches(s);
@@ -297,20 +335,24 @@ static void input_gradient_chunk(const struct conv_shape *s, const struct conv_w
         im2col(&fp, dy, n, m, col);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->in_c, (int)(m * in_plane),
                     flipped_rows, 1.0f, ws->flipped_w, flipped_rows, col, (int)(m * in_plane),
-                    1.0f, dx + n * in_plane, (int)in_cols);
+                    beta, dx + n * in_plane, (int)in_cols);
     } else {
         const struct patches p = forward_patches(s);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, (int)(m * out_plane),
                     s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, 0.0f, col,
                     (int)(m * out_plane));
+        if (dx_write == GRAD_SET) /* col2im scatters: the chunk's images start at zero */
+            for (int c = 0; c < s->in_c; c++)
+                memset(dx + ((size_t)c * s->batch + n) * in_plane, 0,
+                       sizeof(float) * m * in_plane);
         col2im_add(&p, col, n, m, dx);
     }
 }
 
 void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
-                   float *dx, float *dw, float *dbias, float *workspace, int workspace_threads)
+                   float *dx, enum grad_write dx_write, float *dw, float *dbias, float *workspace,
+                   int workspace_threads)
 {
-    const int threads = threads_for(workspace_threads);
     const struct conv_workspace ws = split_workspace(s, workspace, workspace_threads);
     const struct patches p = forward_patches(s);
     const int direct = reads_input_directly(s), chunk = chunk_images(s);
@@ -320,7 +362,7 @@ void conv_backward(const struct conv_shape *s, const float *x, const float *w, c
         sum_rows_into(s->out_c, cols, dy, dbias);
     if (dx && transposes_as_convolution(s) && !direct)
         flip_weights(s, w, ws.flipped_w);
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads_for(workspace_threads))
     {
         float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
 #pragma omp for schedule(dynamic, 1)
@@ -344,7 +386,7 @@ void conv_backward(const struct conv_shape *s, const float *x, const float *w, c
                                 n == first ? 0.0f : 1.0f, slot, rows);
                 }
                 if (dx)
-                    input_gradient_chunk(s, &ws, w, dy, dx, n, m, col);
+                    input_gradient_chunk(s, &ws, w, dy, dx, dx_write, n, m, col);
             }
         }
         if (dw)

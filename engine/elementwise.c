@@ -23,14 +23,29 @@ void add_forward(size_t count, const float *a, const float *b, float *y)
         y[i] = a[i] + b[i];
 }
 
-void add_backward(size_t count, const float *dy, float *da, float *db)
+/* called by every thread of a parallel region */
+static void pass_gradient(size_t count, const float *dy, float *dx, enum grad_write write)
 {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < count; i++) {
-        if (da)
-            da[i] += dy[i];
-        if (db)
-            db[i] += dy[i];
+    if (!dx)
+        return;
+    if (write == GRAD_SET) {
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < count; i++)
+            dx[i] = dy[i];
+    } else {
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < count; i++)
+            dx[i] += dy[i];
+    }
+}
+
+void add_backward(size_t count, const float *dy, float *da, enum grad_write da_write, float *db,
+                  enum grad_write db_write)
+{
+#pragma omp parallel
+    {
+        pass_gradient(count, dy, da, da_write);
+        pass_gradient(count, dy, db, db_write);
     }
 }
 

@@ -9,11 +9,19 @@
  * Conventions: forward overwrites its output. Backward ACCUMULATES (+=) into
  * input gradients and parameter gradients, so a tensor read by two layers (a
  * residual branch) collects both contributions; callers zero the gradient
- * buffers once per step. Any dx may be NULL when no gradient is wanted. */
+ * buffers once per step. The kernels that take a grad_write may instead
+ * store (GRAD_SET) an input gradient: the first contribution to a buffer then
+ * needs no zeroing beforehand (a memory pass fewer). Any dx may be NULL when
+ * no gradient is wanted. */
 #ifndef DSRBENCH_LAYERS_H
 #define DSRBENCH_LAYERS_H
 #include <stddef.h>
 #include <stdint.h>
+
+enum grad_write {
+    GRAD_ADD, /* dx += contribution */
+    GRAD_SET, /* dx = contribution */
+};
 
 struct conv_shape {
     int batch;
@@ -33,7 +41,8 @@ size_t conv_workspace_floats(const struct conv_shape *s, int threads);
 void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
                   float *y, float *workspace, int threads);
 void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
-                   float *dx, float *dw, float *dbias, float *workspace, int threads);
+                   float *dx, enum grad_write dx_write, float *dw, float *dbias, float *workspace,
+                   int threads);
 
 /* y[out x n] = w[out x in] * x[in x n] + bias */
 void linear_forward(int n, int in, int out, const float *x, const float *w, const float *bias,
@@ -53,7 +62,7 @@ void batchnorm_forward_eval(int channels, size_t m, const float *x, const float 
                             const float *running_var, float eps, float *y);
 void batchnorm_backward(int channels, size_t m, const float *x, const float *gamma,
                         const float *saved_mean, const float *saved_invstd, const float *dy,
-                        float *dx, float *dgamma, float *dbeta);
+                        float *dx, enum grad_write dx_write, float *dgamma, float *dbeta);
 /* The same with a ReLU on the output, y = max(0, bn(x)), in the same pass;
  * backward takes the ReLU output's gradient (and beta, to recompute where
  * the ReLU's input was positive). */
@@ -67,14 +76,15 @@ void batchnorm_relu_forward_eval(int channels, size_t m, const float *x, const f
 void batchnorm_relu_backward(int channels, size_t m, const float *x, const float *gamma,
                              const float *beta, const float *saved_mean,
                              const float *saved_invstd, const float *dy, float *dx,
-                             float *dgamma, float *dbeta);
+                             enum grad_write dx_write, float *dgamma, float *dbeta);
 
 void relu_forward(size_t count, const float *x, float *y);
 /* uses the forward output: dx += dy where y > 0 */
 void relu_backward(size_t count, const float *y, const float *dy, float *dx);
 
 void add_forward(size_t count, const float *a, const float *b, float *y);
-void add_backward(size_t count, const float *dy, float *da, float *db);
+void add_backward(size_t count, const float *dy, float *da, enum grad_write da_write, float *db,
+                  enum grad_write db_write);
 
 /* Pooling works per plane (planes = C*N, each in_h x in_w); padding counts as
  * -inf for max pooling. Average pooling has no padding. */

@@ -383,6 +383,27 @@ static int needed(const struct net *net, int act)
     return 0;
 }
 
+/* In backward order, the first layer to write an activation's gradient sets
+ * it and later ones add: no buffer needs zeroing at the start of backward. */
+static void plan_gradient_writes(struct net *net)
+{
+    int *written = xcalloc((size_t)net->n_acts, sizeof *written);
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        struct layer *l = &net->layers[i];
+        if (l->fused)
+            continue;
+        l->in_write = written[l->in] ? GRAD_ADD : GRAD_SET;
+        written[l->in] = 1;
+        if (l->in2 >= 0) {
+            l->in2_write = written[l->in2] ? GRAD_ADD : GRAD_SET;
+            written[l->in2] = 1;
+        }
+    }
+    for (int i = 0; i < net->n_acts; i++)
+        net->acts[i].unwritten_grad = !written[i] && i != net->n_acts - 1;
+    free(written);
+}
+
 int net_set_capacity(struct net *net, int capacity)
 {
     if (capacity < 1)
@@ -392,6 +413,7 @@ int net_set_capacity(struct net *net, int capacity)
         return 0;
     free_activations(net);
     plan_fusions(net);
+    plan_gradient_writes(net);
     size_t workspace = 0;
     for (int i = 0; i < net->n_acts; i++) {
         if (!needed(net, i))
@@ -503,6 +525,14 @@ void net_forward(struct net *net, int batch, int train)
     }
 }
 
+/* zeroes dx before a kernel that can only add, when it is the first writer */
+static float *zeroed_if_first(float *dx, enum grad_write write, size_t count)
+{
+    if (dx && write == GRAD_SET)
+        memset(dx, 0, sizeof(float) * count);
+    return dx;
+}
+
 static void backward_layer(struct net *net, struct layer *l, int batch)
 {
     const struct activation *in = &net->acts[l->in], *out = &net->acts[l->out];
@@ -511,7 +541,7 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
     switch (l->kind) {
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
-        conv_backward(&s, in->data, l->weight->value, out->grad, dx, l->weight->grad,
+        conv_backward(&s, in->data, l->weight->value, out->grad, dx, l->in_write, l->weight->grad,
                       l->bias ? l->bias->grad : NULL, net->workspace, net->workspace_threads);
         break;
     }
@@ -520,49 +550,54 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
         if (l->relu_out >= 0)
             batchnorm_relu_backward(in->c, m, in->data, l->weight->value, l->bias->value,
                                     l->saved_mean, l->saved_invstd,
-                                    net->acts[l->relu_out].grad, dx, l->weight->grad,
-                                    l->bias->grad);
+                                    net->acts[l->relu_out].grad, dx, l->in_write,
+                                    l->weight->grad, l->bias->grad);
         else
             batchnorm_backward(in->c, m, in->data, l->weight->value, l->saved_mean,
-                               l->saved_invstd, out->grad, dx, l->weight->grad, l->bias->grad);
+                               l->saved_invstd, out->grad, dx, l->in_write, l->weight->grad,
+                               l->bias->grad);
         break;
     }
     case LAYER_RELU:
         if (dx && !l->fused)
-            relu_backward(count, out->data, out->grad, dx);
+            relu_backward(count, out->data, out->grad, zeroed_if_first(dx, l->in_write, count));
         break;
     case LAYER_MAXPOOL: {
         const struct pool_shape s = pool_shape_of(net, l, batch);
         if (dx)
-            maxpool_backward(&s, l->argmax, out->grad, dx);
+            maxpool_backward(&s, l->argmax, out->grad, zeroed_if_first(dx, l->in_write, count));
         break;
     }
     case LAYER_AVGPOOL: {
         const struct pool_shape s = pool_shape_of(net, l, batch);
         if (dx)
-            avgpool_backward(&s, out->grad, dx);
+            avgpool_backward(&s, out->grad, zeroed_if_first(dx, l->in_write, count));
         break;
     }
     case LAYER_GLOBAL_AVGPOOL:
         if (dx)
-            global_avgpool_backward((size_t)in->c * batch, in->h * in->w, out->grad, dx);
+            global_avgpool_backward((size_t)in->c * batch, in->h * in->w, out->grad,
+                                    zeroed_if_first(dx, l->in_write, count));
         break;
     case LAYER_FLATTEN:
         if (dx)
-            flatten_backward(in->c, batch, in->h * in->w, out->grad, dx);
+            flatten_backward(in->c, batch, in->h * in->w, out->grad,
+                             zeroed_if_first(dx, l->in_write, count));
         break;
     case LAYER_LINEAR:
-        linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad, dx,
-                        l->weight->grad, l->bias->grad);
+        linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad,
+                        zeroed_if_first(dx, l->in_write, count), l->weight->grad, l->bias->grad);
         break;
-    case LAYER_ADD: add_backward(count, out->grad, dx, net->acts[l->in2].grad); break;
+    case LAYER_ADD:
+        add_backward(count, out->grad, dx, l->in_write, net->acts[l->in2].grad, l->in2_write);
+        break;
     }
 }
 
 void net_backward(struct net *net, int batch)
 {
-    for (int i = 1; i < net->n_acts - 1; i++)
-        if (net->acts[i].grad)
+    for (int i = 1; i < net->n_acts; i++)
+        if (net->acts[i].grad && net->acts[i].unwritten_grad)
             memset(net->acts[i].grad, 0, sizeof(float) * act_floats(&net->acts[i], batch));
     for (int i = 0; i < net->n_params; i++)
         memset(net->params[i]->grad, 0, sizeof(float) * net->params[i]->count);

@@ -55,11 +55,16 @@ struct layer {
      * ReLU reads writes that ReLU's output itself (relu_out: its activation
      * index, else -1), and the ReLU layer is then skipped (fused = 1). */
     int relu_out, fused;
+    /* How backward writes the gradients of in and in2: GRAD_SET for the first
+     * write to that buffer in backward order (no zeroing needed), else
+     * GRAD_ADD. Planned by net_set_capacity. */
+    enum grad_write in_write, in2_write;
 };
 
 struct activation {
     int c, h, w; /* per image */
     float *data, *grad; /* NULL when no layer needs it (a fused batch norm's own output) */
+    int unwritten_grad; /* no layer's backward writes grad: zeroed by every backward */
 };
 
 struct net {

@@ -68,7 +68,7 @@ static void check_conv(struct conv_shape s, int with_bias)
 
     float *dx = guarded_gradient(nx, "conv dx"), *dw = guarded_gradient(nw, "conv dw");
     float *dbias = with_bias ? guarded_gradient((size_t)s.out_c, "conv dbias") : NULL;
-    conv_backward(&c.s, c.x, c.w, c.r, dx, dw, dbias, c.workspace, c.threads);
+    conv_backward(&c.s, c.x, c.w, c.r, dx, GRAD_ADD, dw, dbias, c.workspace, c.threads);
     expect_gradient("conv dx", dx, GRAD_PREFILL, c.x, nx, conv_loss, &c);
     expect_gradient("conv dw", dw, GRAD_PREFILL, c.w, nw, conv_loss, &c);
     if (with_bias)
@@ -164,9 +164,20 @@ static void check_conv_chunked(struct conv_shape s, int with_bias)
     float *want_dw = guarded_gradient(nw, "naive conv dw");
     float *dbias = with_bias ? guarded_gradient((size_t)s.out_c, "conv dbias") : NULL;
     float *want_dbias = with_bias ? guarded_gradient((size_t)s.out_c, "naive dbias") : NULL;
-    conv_backward(&s, x, w, dy, dx, dw, dbias, ws, threads);
+    conv_backward(&s, x, w, dy, dx, GRAD_ADD, dw, dbias, ws, threads);
     naive_conv_backward(&s, x, w, dy, want_dx, want_dw, want_dbias);
     expect_close("chunked conv dx", dx, want_dx, nx, FORWARD_TOLERANCE);
+    /* GRAD_SET stores the contribution over whatever the buffer held */
+    float *set_dx = guarded_floats(nx, "conv dx (set)");
+    for (size_t i = 0; i < nx; i++)
+        set_dx[i] = NAN;
+    conv_backward(&s, x, w, dy, set_dx, GRAD_SET, dw, NULL, ws, threads);
+    for (size_t i = 0; i < nx; i++)
+        want_dx[i] -= GRAD_PREFILL;
+    expect_close("chunked conv dx (GRAD_SET)", set_dx, want_dx, nx, FORWARD_TOLERANCE);
+    guarded_free(set_dx);
+    for (size_t i = 0; i < nw; i++) /* dw got the contribution twice */
+        want_dw[i] = 2.0f * want_dw[i] - GRAD_PREFILL;
     expect_close("chunked conv dw", dw, want_dw, nw, FORWARD_TOLERANCE);
     if (with_bias)
         expect_close("chunked conv dbias", dbias, want_dbias, (size_t)s.out_c,
@@ -355,6 +366,42 @@ Test(layers, batchnorm_train_forward_and_running_stats)
     bn_case_free(&c);
 }
 
+/* A backward run with GRAD_SET into dx (NaN-filled before): the gradient
+ * buffers for gamma and beta are scratch. */
+typedef void (*backward_set_fn)(const struct bn_case *c, float *dx);
+
+static void bn_backward_set(const struct bn_case *c, float *dx)
+{
+    float dgamma[16] = {0}, dbeta[16] = {0};
+    cr_assert(c->channels <= 16);
+    batchnorm_backward(c->channels, c->m, c->x, c->gamma, c->saved_mean, c->saved_invstd, c->r,
+                       dx, GRAD_SET, dgamma, dbeta);
+}
+
+static void bn_relu_backward_set(const struct bn_case *c, float *dx)
+{
+    float dgamma[16] = {0}, dbeta[16] = {0};
+    cr_assert(c->channels <= 16);
+    batchnorm_relu_backward(c->channels, c->m, c->x, c->gamma, c->beta, c->saved_mean,
+                            c->saved_invstd, c->r, dx, GRAD_SET, dgamma, dbeta);
+}
+
+/* GRAD_SET over a NaN-filled buffer gives what GRAD_ADD added to GRAD_PREFILL */
+static void expect_grad_set_matches(const char *what, const float *added, size_t n,
+                                    backward_set_fn backward, const struct bn_case *c)
+{
+    float *set = guarded_floats(n, what), *want = guarded_floats(n, what);
+    for (size_t i = 0; i < n; i++) {
+        set[i] = NAN;
+        want[i] = added[i] - GRAD_PREFILL;
+    }
+    backward(c, set);
+    char label[96];
+    snprintf(label, sizeof label, "%s (GRAD_SET)", what);
+    expect_close(label, set, want, n, FORWARD_TOLERANCE);
+    GUARDED_FREE_ALL(set, want);
+}
+
 Test(layers, batchnorm_train_backward)
 {
     struct rng rng = test_stream();
@@ -364,7 +411,8 @@ Test(layers, batchnorm_train_backward)
     float *dx = guarded_gradient(n, "bn dx"), *dgamma = guarded_gradient(nc, "bn dgamma");
     float *dbeta = guarded_gradient(nc, "bn dbeta");
     batchnorm_backward(c.channels, c.m, c.x, c.gamma, c.saved_mean, c.saved_invstd, c.r, dx,
-                       dgamma, dbeta);
+                       GRAD_ADD, dgamma, dbeta);
+    expect_grad_set_matches("batchnorm dx", dx, n, bn_backward_set, &c);
     /* each finite-difference forward also moves the running statistics; y does not read them */
     expect_gradient("batchnorm dx", dx, GRAD_PREFILL, c.x, n, bn_train_loss, &c);
     expect_gradient("batchnorm dgamma", dgamma, GRAD_PREFILL, c.gamma, nc, bn_train_loss, &c);
@@ -483,7 +531,8 @@ Test(layers, batchnorm_relu_train_backward)
     float *dx = guarded_gradient(n, "bn dx"), *dgamma = guarded_gradient(nc, "bn dgamma");
     float *dbeta = guarded_gradient(nc, "bn dbeta");
     batchnorm_relu_backward(c.channels, c.m, c.x, c.gamma, c.beta, c.saved_mean, c.saved_invstd,
-                            c.r, dx, dgamma, dbeta);
+                            c.r, dx, GRAD_ADD, dgamma, dbeta);
+    expect_grad_set_matches("batchnorm+relu dx", dx, n, bn_relu_backward_set, &c);
     expect_gradient("batchnorm+relu dx", dx, GRAD_PREFILL, c.x, n, bn_relu_train_loss, &c);
     expect_gradient("batchnorm+relu dgamma", dgamma, GRAD_PREFILL, c.gamma, nc,
                     bn_relu_train_loss, &c);
@@ -743,7 +792,19 @@ Test(layers, add)
     expect_close("add forward", c.y, want, c.count, FORWARD_TOLERANCE);
 
     float *da = guarded_gradient(c.count, "add da"), *db = guarded_gradient(c.count, "add db");
-    add_backward(c.count, c.r, da, db);
+    add_backward(c.count, c.r, da, GRAD_ADD, db, GRAD_ADD);
+    float *set_a = guarded_floats(c.count, "add da (set)"), *set_b = guarded_floats(c.count, "add db (set)");
+    for (size_t i = 0; i < c.count; i++)
+        set_a[i] = set_b[i] = NAN;
+    add_backward(c.count, c.r, set_a, GRAD_SET, set_b, GRAD_SET);
+    expect_close("add da (GRAD_SET)", set_a, c.r, c.count, 0.0);
+    expect_close("add db (GRAD_SET)", set_b, c.r, c.count, 0.0);
+    /* the same buffer as both inputs: set, then add */
+    add_backward(c.count, c.r, set_a, GRAD_SET, set_a, GRAD_ADD);
+    for (size_t i = 0; i < c.count; i++)
+        set_b[i] = 2.0f * c.r[i];
+    expect_close("add of x + x (GRAD_SET then GRAD_ADD)", set_a, set_b, c.count, 0.0);
+    GUARDED_FREE_ALL(set_a, set_b);
     expect_gradient("add da", da, GRAD_PREFILL, c.a, c.count, add_loss, &c);
     expect_gradient("add db", db, GRAD_PREFILL, c.b, c.count, add_loss, &c);
     GUARDED_FREE_ALL(c.a, c.b, c.r, c.y, want, da, db);

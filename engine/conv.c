@@ -13,7 +13,9 @@
  *                    of dy with the flipped, transposed weights W' and padding
  *                    k-1-pad, so dx[chunk] += W' col(dy[chunk]), one GEMM with
  *                    no scatter; strided: dcol = W^T dy[:, chunk], then col2im.
- * A 1x1 stride-1 unpadded convolution reads x and dy as its column matrices. */
+ * A 1x1 stride-1 unpadded convolution reads x and dy as its column matrices.
+ * Fused with a residual add, the forward GEMM accumulates onto a copy of the
+ * residual, and backward passes dy to the residual's gradient chunk by chunk. */
 #include "layers.h"
 
 #include <cblas.h>
@@ -256,8 +258,23 @@ static int threads_for(int workspace_threads)
     return t < workspace_threads ? t : workspace_threads;
 }
 
-void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
-                  float *y, float *workspace, int workspace_threads)
+/* rows of a CNHW tensor restricted to a chunk: dst[c][chunk] = src[c][chunk] (set) or += */
+static void pass_rows(int rows, size_t row_len, size_t offset, int n_cols, const float *src,
+                      float *dst, enum grad_write write)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *a = src + (size_t)r * row_len + offset;
+        float *b = dst + (size_t)r * row_len + offset;
+        if (write == GRAD_SET)
+            memcpy(b, a, sizeof(float) * (size_t)n_cols);
+        else
+            for (int j = 0; j < n_cols; j++)
+                b[j] += a[j];
+    }
+}
+
+static void forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
+                    const float *residual, float *y, float *workspace, int workspace_threads)
 {
     const struct conv_workspace ws = split_workspace(s, workspace, workspace_threads);
     const struct patches p = forward_patches(s);
@@ -282,14 +299,31 @@ void conv_forward(const struct conv_shape *s, const float *x, const float *w, co
                     ldb = n_cols;
                 }
                 float *yc = y + n * out_plane;
+                /* the GEMM adds onto the residual: no separate add pass, and
+                 * no zeroing pass (OpenBLAS zeroes C first when beta is 0) */
+                if (residual)
+                    pass_rows(s->out_c, cols, n * out_plane, n_cols, residual, y, GRAD_SET);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out_c, n_cols, rows,
-                            1.0f, w, rows, b, ldb, 0.0f, yc, (int)cols);
+                            1.0f, w, rows, b, ldb, residual ? 1.0f : 0.0f, yc, (int)cols);
                 for (int co = 0; bias && co < s->out_c; co++)
                     for (int j = 0; j < n_cols; j++)
                         yc[(size_t)co * cols + j] += bias[co];
             }
         }
     }
+}
+
+void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
+                  float *y, float *workspace, int threads)
+{
+    forward(s, x, w, bias, NULL, y, workspace, threads);
+}
+
+void conv_residual_forward(const struct conv_shape *s, const float *x, const float *w,
+                           const float *bias, const float *r, float *y, float *workspace,
+                           int threads)
+{
+    forward(s, x, w, bias, r, y, workspace, threads);
 }
 
 static void sum_rows_into(int rows, size_t row_len, const float *dy, float *dbias)
@@ -349,9 +383,9 @@ static void input_gradient_chunk(const struct conv_shape *s, const struct conv_w
     }
 }
 
-void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
-                   float *dx, enum grad_write dx_write, float *dw, float *dbias, float *workspace,
-                   int workspace_threads)
+static void backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
+                     float *dx, enum grad_write dx_write, float *dw, float *dbias, float *dr,
+                     enum grad_write dr_write, float *workspace, int workspace_threads)
 {
     const struct conv_workspace ws = split_workspace(s, workspace, workspace_threads);
     const struct patches p = forward_patches(s);
@@ -373,6 +407,8 @@ void conv_backward(const struct conv_shape *s, const float *x, const float *w, c
             for (int n = first; n < first + count; n += chunk) {
                 const int m = first + count - n < chunk ? first + count - n : chunk;
                 const int n_cols = (int)(m * out_plane);
+                if (dr) /* the fused add's gradient to its other input, while dy is in cache */
+                    pass_rows(s->out_c, cols, n * out_plane, n_cols, dy, dr, dr_write);
                 if (dw) {
                     const float *b = x + n * out_plane;
                     int ldb = (int)cols;
@@ -392,4 +428,19 @@ void conv_backward(const struct conv_shape *s, const float *x, const float *w, c
         if (dw)
             reduce_slots((size_t)s->out_c * rows, tasks, ws.dw_slots, dw);
     }
+}
+
+void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
+                   float *dx, enum grad_write dx_write, float *dw, float *dbias, float *workspace,
+                   int threads)
+{
+    backward(s, x, w, dy, dx, dx_write, dw, dbias, NULL, GRAD_ADD, workspace, threads);
+}
+
+void conv_residual_backward(const struct conv_shape *s, const float *x, const float *w,
+                            const float *dy, float *dx, enum grad_write dx_write, float *dw,
+                            float *dbias, float *dr, enum grad_write dr_write, float *workspace,
+                            int threads)
+{
+    backward(s, x, w, dy, dx, dx_write, dw, dbias, dr, dr_write, workspace, threads);
 }

@@ -43,6 +43,16 @@ void conv_forward(const struct conv_shape *s, const float *x, const float *w, co
 void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,
                    float *dx, enum grad_write dx_write, float *dw, float *dbias, float *workspace,
                    int threads);
+/* A convolution fused with the residual add that is the only reader of its
+ * output: forward y = conv(x) + r; backward as conv_backward with dy the
+ * sum's gradient, which it also passes on to r's gradient dr. */
+void conv_residual_forward(const struct conv_shape *s, const float *x, const float *w,
+                           const float *bias, const float *r, float *y, float *workspace,
+                           int threads);
+void conv_residual_backward(const struct conv_shape *s, const float *x, const float *w,
+                            const float *dy, float *dx, enum grad_write dx_write, float *dw,
+                            float *dbias, float *dr, enum grad_write dr_write, float *workspace,
+                            int threads);
 
 /* y[out x n] = w[out x in] * x[in x n] + bias */
 void linear_forward(int n, int in, int out, const float *x, const float *w, const float *bias,

@@ -51,7 +51,7 @@ static struct layer *new_layer(struct net *net, enum layer_kind kind, const char
     l->kind = kind;
     l->in = in;
     l->in2 = -1;
-    l->relu_out = -1;
+    l->relu_out = l->residual_in = l->residual_out = -1;
     snprintf(l->name, sizeof l->name, "%s", name ? name : "");
     return l;
 }
@@ -349,21 +349,44 @@ static const struct layer *producer(const struct net *net, int act)
     return NULL;
 }
 
+static void fuse_relu_into_batchnorm(struct net *net, struct layer *relu)
+{
+    if (relu->kind != LAYER_RELU || readers(net, relu->in) != 1)
+        return;
+    struct layer *bn = (struct layer *)producer(net, relu->in);
+    if (bn && bn->kind == LAYER_BATCHNORM) {
+        bn->relu_out = relu->out;
+        relu->fused = 1;
+    }
+}
+
+/* The add's input computed last must come from a convolution that nothing
+ * else reads (then the other input exists when that convolution runs). */
+static void fuse_add_into_conv(struct net *net, struct layer *add)
+{
+    if (add->kind != LAYER_ADD || add->in == add->in2)
+        return;
+    const struct layer *a = producer(net, add->in), *b = producer(net, add->in2);
+    const int later_is_b = b && (!a || b > a);
+    struct layer *conv = (struct layer *)(later_is_b ? b : a);
+    const int conv_out = later_is_b ? add->in2 : add->in;
+    if (!conv || conv->kind != LAYER_CONV || readers(net, conv_out) != 1)
+        return;
+    conv->residual_in = later_is_b ? add->in : add->in2;
+    conv->residual_out = add->out;
+    add->fused = 1;
+}
+
 static void plan_fusions(struct net *net)
 {
     for (int i = 0; i < net->n_layers; i++) {
-        net->layers[i].relu_out = -1;
-        net->layers[i].fused = 0;
+        struct layer *l = &net->layers[i];
+        l->relu_out = l->residual_in = l->residual_out = -1;
+        l->fused = 0;
     }
     for (int i = 0; i < net->n_layers; i++) {
-        struct layer *relu = &net->layers[i];
-        if (relu->kind != LAYER_RELU || readers(net, relu->in) != 1)
-            continue;
-        struct layer *bn = (struct layer *)producer(net, relu->in);
-        if (bn && bn->kind == LAYER_BATCHNORM) {
-            bn->relu_out = relu->out;
-            relu->fused = 1;
-        }
+        fuse_relu_into_batchnorm(net, &net->layers[i]);
+        fuse_add_into_conv(net, &net->layers[i]);
     }
 }
 
@@ -376,8 +399,8 @@ static int needed(const struct net *net, int act)
         const struct layer *l = &net->layers[i];
         if (l->fused)
             continue;
-        if (l->in == act || l->in2 == act || l->relu_out == act ||
-            (l->out == act && l->relu_out < 0))
+        if (l->in == act || l->in2 == act || l->relu_out == act || l->residual_in == act ||
+            l->residual_out == act || (l->out == act && l->relu_out < 0 && l->residual_out < 0))
             return 1;
     }
     return 0;
@@ -397,6 +420,10 @@ static void plan_gradient_writes(struct net *net)
         if (l->in2 >= 0) {
             l->in2_write = written[l->in2] ? GRAD_ADD : GRAD_SET;
             written[l->in2] = 1;
+        }
+        if (l->residual_in >= 0) {
+            l->residual_write = written[l->residual_in] ? GRAD_ADD : GRAD_SET;
+            written[l->residual_in] = 1;
         }
     }
     for (int i = 0; i < net->n_acts; i++)
@@ -463,8 +490,15 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
     switch (l->kind) {
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
-        conv_forward(&s, in->data, l->weight->value, l->bias ? l->bias->value : NULL, out->data,
-                     net->workspace, net->workspace_threads);
+        const float *bias = l->bias ? l->bias->value : NULL;
+        if (l->residual_out >= 0)
+            conv_residual_forward(&s, in->data, l->weight->value, bias,
+                                  net->acts[l->residual_in].data,
+                                  net->acts[l->residual_out].data, net->workspace,
+                                  net->workspace_threads);
+        else
+            conv_forward(&s, in->data, l->weight->value, bias, out->data, net->workspace,
+                         net->workspace_threads);
         break;
     }
     case LAYER_BATCHNORM: {
@@ -503,7 +537,10 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
         linear_forward(batch, in->c, out->c, in->data, l->weight->value, l->bias->value,
                        out->data);
         break;
-    case LAYER_ADD: add_forward(count, in->data, net->acts[l->in2].data, out->data); break;
+    case LAYER_ADD:
+        if (!l->fused)
+            add_forward(count, in->data, net->acts[l->in2].data, out->data);
+        break;
     }
 }
 
@@ -541,8 +578,15 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
     switch (l->kind) {
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
-        conv_backward(&s, in->data, l->weight->value, out->grad, dx, l->in_write, l->weight->grad,
-                      l->bias ? l->bias->grad : NULL, net->workspace, net->workspace_threads);
+        float *dbias = l->bias ? l->bias->grad : NULL;
+        if (l->residual_out >= 0)
+            conv_residual_backward(&s, in->data, l->weight->value,
+                                   net->acts[l->residual_out].grad, dx, l->in_write,
+                                   l->weight->grad, dbias, net->acts[l->residual_in].grad,
+                                   l->residual_write, net->workspace, net->workspace_threads);
+        else
+            conv_backward(&s, in->data, l->weight->value, out->grad, dx, l->in_write,
+                          l->weight->grad, dbias, net->workspace, net->workspace_threads);
         break;
     }
     case LAYER_BATCHNORM: {
@@ -589,7 +633,9 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
                         zeroed_if_first(dx, l->in_write, count), l->weight->grad, l->bias->grad);
         break;
     case LAYER_ADD:
-        add_backward(count, out->grad, dx, l->in_write, net->acts[l->in2].grad, l->in2_write);
+        if (!l->fused)
+            add_backward(count, out->grad, dx, l->in_write, net->acts[l->in2].grad,
+                         l->in2_write);
         break;
     }
 }

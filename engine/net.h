@@ -53,12 +53,14 @@ struct layer {
     int32_t *argmax;
     /* Fusion, planned by net_set_capacity: a batch norm whose output only a
      * ReLU reads writes that ReLU's output itself (relu_out: its activation
-     * index, else -1), and the ReLU layer is then skipped (fused = 1). */
-    int relu_out, fused;
+     * index, else -1); a convolution whose output only a residual add reads
+     * computes the sum (residual_out: the add's output, residual_in: the add's
+     * other input, else -1). The absorbed layer is then skipped (fused = 1). */
+    int relu_out, residual_in, residual_out, fused;
     /* How backward writes the gradients of in and in2: GRAD_SET for the first
      * write to that buffer in backward order (no zeroing needed), else
      * GRAD_ADD. Planned by net_set_capacity. */
-    enum grad_write in_write, in2_write;
+    enum grad_write in_write, in2_write, residual_write;
 };
 
 struct activation {

@@ -43,10 +43,11 @@ struct bench_steps {
     int steps, layers;
     double step[BENCH_MAX_STEPS], forward[BENCH_MAX_STEPS], backward[BENCH_MAX_STEPS],
         optimizer[BENCH_MAX_STEPS], hooks[BENCH_MAX_STEPS];
+    double cpu[BENCH_MAX_STEPS]; /* CPU seconds of the process (all threads) in the step */
     double layer_forward[BENCH_MAX_STEPS][BENCH_MAX_LAYERS];
     double layer_backward[BENCH_MAX_STEPS][BENCH_MAX_LAYERS];
     char layer_name[BENCH_MAX_LAYERS][64];
-    char layer_kind[BENCH_MAX_LAYERS][16];
+    char layer_kind[BENCH_MAX_LAYERS][32];
 };
 
 /* seconds inside a method's hooks over one epoch of iterations */

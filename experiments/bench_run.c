@@ -1,6 +1,7 @@
 /* Timed training steps and method-hook replays on synthetic batches. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "layers.h"
@@ -99,8 +100,17 @@ static double timed_hook(void (*hook)(void *, struct net *, const struct train_p
 }
 
 struct step_times {
-    double step, forward, backward, optimizer, hooks;
+    double step, forward, backward, optimizer, hooks, cpu;
 };
+
+/* CPU seconds of the whole process: the work a step took, which other
+ * processes on a busy machine do not inflate the way they do wall time */
+static double process_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* one training step as engine/train.c takes it, on the batch already in place */
 static struct step_times train_step(struct bench_run *b, int batch, const int32_t *labels,
@@ -108,7 +118,7 @@ static struct step_times train_step(struct bench_run *b, int batch, const int32_
 {
     struct step_times t = {0};
     struct net *net = b->net;
-    const double start = monotonic_seconds();
+    const double start = monotonic_seconds(), cpu_start = process_cpu_seconds();
     t.hooks += timed_hook(b->hooks.before_forward, b, pos);
     double mark = monotonic_seconds();
     net_forward(net, batch, 1);
@@ -124,6 +134,7 @@ static struct step_times train_step(struct bench_run *b, int batch, const int32_
     t.optimizer = monotonic_seconds() - mark;
     t.hooks += timed_hook(b->hooks.after_step, b, pos);
     t.step = monotonic_seconds() - start;
+    t.cpu = process_cpu_seconds() - cpu_start;
     return t;
 }
 
@@ -162,8 +173,11 @@ int bench_measure_steps(const struct bench_config *cfg, struct bench_steps *out)
     out->layers = net->n_layers;
     for (int i = 0; i < net->n_layers; i++) {
         snprintf(out->layer_name[i], sizeof out->layer_name[i], "%s", net->layers[i].name);
-        snprintf(out->layer_kind[i], sizeof out->layer_kind[i], "%s",
-                 kind_name(net->layers[i].kind));
+        /* fusions: conv+add and batchnorm+relu do the work of the layer marked (fused) */
+        const struct layer *l = &net->layers[i];
+        snprintf(out->layer_kind[i], sizeof out->layer_kind[i], "%s%s%s", kind_name(l->kind),
+                 l->fused ? " (fused)" : l->relu_out >= 0 ? "+relu" : "",
+                 l->residual_out >= 0 ? "+add" : "");
     }
     struct rng data = rng_stream(BENCH_SEED, RNG_DATA_ORDER);
     struct train_position pos = {.batches_per_epoch = cfg->model->batches_per_epoch,
@@ -190,6 +204,7 @@ int bench_measure_steps(const struct bench_config *cfg, struct bench_steps *out)
         out->backward[s] = t.backward;
         out->optimizer[s] = t.optimizer;
         out->hooks[s] = t.hooks;
+        out->cpu[s] = t.cpu;
         timed += t.step;
         out->steps++;
         pos.iteration++;

@@ -11,7 +11,8 @@
 static const char *steps_columns[] = {
     "impl",      "model",      "method",     "sparsity",   "threads",  "batch",
     "steps",     "step_s",     "step_min_s", "step_max_s", "forward_s", "backward_s",
-    "optimizer_s", "hooks_s",  "vs_pytorch", "peak_rss_mib", "load1"};
+    "optimizer_s", "hooks_s",  "cpu_s",      "vs_pytorch", "cpu_vs_pytorch", "peak_rss_mib",
+    "load1"};
 static const char *layers_columns[] = {"model", "sparsity", "threads", "index",
                                        "layer", "kind",     "forward_ms", "backward_ms"};
 static const char *gemm_columns[] = {
@@ -131,6 +132,8 @@ void bench_tables_add_torch(struct bench_tables *t, const struct bench_config *c
     put(&row, "%.6f", r->backward);
     put(&row, "%.6f", r->optimizer);
     put(&row, "0");
+    put(&row, "%.6f", r->cpu);
+    put(&row, "1");
     put(&row, "1");
     put(&row, "%.1f", r->peak_rss_mib);
     put(&row, "%.2f", load_average());
@@ -152,10 +155,15 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
     put(&row, "%.6f", bench_median(s->backward, s->steps));
     put(&row, "%.6f", bench_median(s->optimizer, s->steps));
     put(&row, "%.6f", bench_median(s->hooks, s->steps));
-    if (torch)
+    const double cpu = bench_median(s->cpu, s->steps);
+    put(&row, "%.6f", cpu);
+    if (torch) {
         put(&row, "%.4f", step / torch->step);
-    else
+        put(&row, "%.4f", cpu / torch->cpu);
+    } else {
         put(&row, "%s", "");
+        put(&row, "%s", "");
+    }
     put(&row, "%.1f", peak_rss_mib);
     put(&row, "%.2f", load_average());
     csv_table_add_row(&t->steps, row.value);

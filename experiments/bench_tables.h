@@ -11,7 +11,7 @@
 
 struct torch_result {
     int steps;
-    double step, step_min, step_max, forward, backward, optimizer, peak_rss_mib;
+    double step, step_min, step_max, forward, backward, optimizer, cpu, peak_rss_mib;
 };
 
 struct bench_tables {

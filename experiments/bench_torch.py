@@ -8,9 +8,9 @@ steps; CPU, float32, NCHW. The models are the fixture generator's
 layer.
 
 Prints one line of key=value pairs (seconds; medians over the timed steps):
-  steps=N step=S step_min=S step_max=S forward=S backward=S optimizer=S
+  steps=N step=S step_min=S step_max=S forward=S backward=S optimizer=S cpu=S
 forward is model + loss, backward is zero_grad + loss.backward(), optimizer
-is opt.step().
+is opt.step(); cpu is the process's CPU seconds in a step (all threads).
 
 Usage: /usr/bin/python3 experiments/bench_torch.py --model wrn-28-2 --input 3x32x32
            --threads 2 [--batch 100] [--warmup-steps 1] [--warmup-seconds 0]
@@ -78,6 +78,7 @@ def main():
         return torch.randn(args.batch, c, h, w), torch.randint(0, CLASSES, (args.batch,))
 
     def step(x, labels):
+        cpu_start = time.process_time()
         start = time.perf_counter()
         loss = F.cross_entropy(model(x), labels)
         forward = time.perf_counter()
@@ -86,7 +87,8 @@ def main():
         backward = time.perf_counter()
         opt.step()
         end = time.perf_counter()
-        return end - start, forward - start, backward - forward, end - backward
+        return (end - start, forward - start, backward - forward, end - backward,
+                time.process_time() - cpu_start)
 
     warm_start, warm = time.perf_counter(), 0
     while warm < args.warmup_steps or time.perf_counter() - warm_start < args.warmup_seconds:
@@ -99,9 +101,12 @@ def main():
         timed += samples[-1][0]
     columns = list(zip(*samples))
     print("steps=%d step=%.6f step_min=%.6f step_max=%.6f forward=%.6f backward=%.6f "
-          "optimizer=%.6f" % (len(samples), statistics.median(columns[0]), min(columns[0]),
-                              max(columns[0]), statistics.median(columns[1]),
-                              statistics.median(columns[2]), statistics.median(columns[3])))
+          "optimizer=%.6f cpu=%.6f" % (len(samples), statistics.median(columns[0]),
+                                       min(columns[0]), max(columns[0]),
+                                       statistics.median(columns[1]),
+                                       statistics.median(columns[2]),
+                                       statistics.median(columns[3]),
+                                       statistics.median(columns[4])))
 
 
 if __name__ == "__main__":

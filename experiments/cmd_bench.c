@@ -102,9 +102,9 @@ static int run_torch(const struct options *o, const struct bench_config *cfg,
     const char *line = strstr(out, "steps=");
     if (rc != 0 || !line ||
         sscanf(line, "steps=%d step=%lf step_min=%lf step_max=%lf forward=%lf backward=%lf "
-                     "optimizer=%lf",
+                     "optimizer=%lf cpu=%lf",
                &r->steps, &r->step, &r->step_min, &r->step_max, &r->forward, &r->backward,
-               &r->optimizer) != 7) {
+               &r->optimizer, &r->cpu) != 8) {
         fprintf(stderr, "dsrbench bench: %s %s --model %s failed (exit %d) or printed no "
                         "'steps=' line\n",
                 o->python, o->torch_script, cfg->model->name, rc);

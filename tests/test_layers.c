@@ -140,6 +140,38 @@ Test(layers, conv_7x7_stride2_pad3)
     check_conv(conv_shape(2, 2, 9, 8, 3, 7, 2, 3), 0);
 }
 
+/* The convolution fused with a residual add: y = conv(x) + r, and backward
+ * passes dy on to r's gradient (set or added) besides the convolution's own
+ * gradients. want_y is conv(x) already; y is scratch. */
+static void check_conv_residual(const struct conv_shape *s, const float *x, const float *w,
+                                const float *bias, const float *dy, float *y,
+                                const float *want_y, float *ws, int threads)
+{
+    struct rng rng = test_stream();
+    const size_t nx = conv_in_count(s), nw = conv_weight_count(s), ny = conv_out_count(s);
+    float *r = guarded_random(&rng, ny, "residual"), *want = guarded_floats(ny, "conv + r");
+    for (size_t i = 0; i < ny; i++)
+        want[i] = want_y[i] + r[i];
+    conv_residual_forward(s, x, w, bias, r, y, ws, threads);
+    expect_close("conv + residual forward", y, want, ny, FORWARD_TOLERANCE);
+
+    float *dx = guarded_gradient(nx, "dx"), *dw = guarded_gradient(nw, "dw");
+    float *plain_dx = guarded_gradient(nx, "plain dx"), *plain_dw = guarded_gradient(nw, "plain dw");
+    float *dr = guarded_floats(ny, "dr");
+    for (size_t i = 0; i < ny; i++)
+        dr[i] = NAN;
+    conv_residual_backward(s, x, w, dy, dx, GRAD_ADD, dw, NULL, dr, GRAD_SET, ws, threads);
+    conv_backward(s, x, w, dy, plain_dx, GRAD_ADD, plain_dw, NULL, ws, threads);
+    expect_close("conv + residual dx", dx, plain_dx, nx, 0.0);
+    expect_close("conv + residual dw", dw, plain_dw, nw, 0.0);
+    expect_close("conv + residual dr (GRAD_SET)", dr, dy, ny, 0.0);
+    conv_residual_backward(s, x, w, dy, NULL, GRAD_ADD, dw, NULL, dr, GRAD_ADD, ws, threads);
+    for (size_t i = 0; i < ny; i++)
+        want[i] = 2.0f * dy[i];
+    expect_close("conv + residual dr (GRAD_ADD)", dr, want, ny, 0.0);
+    GUARDED_FREE_ALL(r, want, dx, dw, plain_dx, plain_dw, dr);
+}
+
 /* Shapes large enough that the kernels split each task of images into
  * several chunks (a chunk's column matrix is capped near 256 Ki floats), with
  * batches that do not divide evenly into tasks: forward and backward against
@@ -182,6 +214,7 @@ static void check_conv_chunked(struct conv_shape s, int with_bias)
     if (with_bias)
         expect_close("chunked conv dbias", dbias, want_dbias, (size_t)s.out_c,
                      FORWARD_TOLERANCE);
+    check_conv_residual(&s, x, w, bias, dy, y, want_y, ws, threads);
     GUARDED_FREE_ALL(x, w, bias, dy, y, want_y, ws, dx, dw, want_dx, want_dw, dbias, want_dbias);
 }
 

@@ -1,11 +1,10 @@
-/* 2-D convolution as im2col + cblas_sgemm (CNHW), over slices of the batch.
+/* 2-D convolution as im2col + GEMM (CNHW, gemm.h), over slices of the batch.
  *
  * The batch is split into a fixed number of tasks of whole images, and each
  * task into chunks small enough that a chunk's column matrix stays in cache
  * while its GEMM reads it. Threads take whole tasks (dynamic schedule: a
  * thread that the machine preempts holds nobody up) and run single-threaded
- * sgemm on them (OpenBLAS runs one thread when called inside a parallel
- * region). Per pass:
+ * GEMMs on them, the weights packed once per call. Per pass:
  *   forward          y[:, chunk]  = W col(x[chunk])
  *   weight gradient  dW_task     += dy[:, chunk] col(x[chunk])^T, then
  *                    dW += sum of dW_task in task order (deterministic)
@@ -18,9 +17,10 @@
  * residual, and backward passes dy to the residual's gradient chunk by chunk. */
 #include "layers.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <string.h>
+
+#include "gemm.h"
 
 /* floats of one chunk's column matrix we aim for (a few MiB: within L2 + L3) */
 #ifndef CHUNK_FLOATS
@@ -111,13 +111,28 @@ static void task_images(const struct conv_shape *s, int tasks, int t, int *first
     *count = base + (t < extra);
 }
 
-/* Workspace: [threads column buffers][tasks weight-gradient slots][W'] */
+/* Workspace: [threads column buffers][tasks weight-gradient slots][W']
+ * [the weights packed for gemm_nn: W forward; W^T, W' or W^T backward] */
 struct conv_workspace {
     float *columns; /* per thread: chunk_images * column_floats_per_image */
     float *dw_slots;
     float *flipped_w;
+    float *packed;
     size_t column_floats;
 };
+
+static size_t larger(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+static size_t packed_floats(const struct conv_shape *s)
+{
+    const int kk = s->kernel * s->kernel;
+    size_t n = gemm_packed_floats(s->out_c, (int)ckk(s));        /* forward: W */
+    n = larger(n, gemm_packed_floats(s->in_c, s->out_c * kk));   /* direct and flipped dx */
+    return larger(n, gemm_packed_floats((int)ckk(s), s->out_c)); /* strided dx: W^T */
+}
 
 static struct conv_workspace split_workspace(const struct conv_shape *s, float *ws, int threads)
 {
@@ -126,16 +141,15 @@ static struct conv_workspace split_workspace(const struct conv_shape *s, float *
     w.columns = ws;
     w.dw_slots = w.columns + (size_t)threads * w.column_floats;
     w.flipped_w = w.dw_slots + (size_t)task_count(s, threads) * s->out_c * ckk(s);
+    w.packed = w.flipped_w + (size_t)s->out_c * ckk(s);
     return w;
 }
 
 size_t conv_workspace_floats(const struct conv_shape *s, int threads)
 {
-    const size_t flipped = transposes_as_convolution(s) && !reads_input_directly(s)
-                               ? (size_t)s->out_c * ckk(s)
-                               : 0;
     return (size_t)threads * chunk_images(s) * column_floats_per_image(s) +
-           (size_t)task_count(s, threads) * s->out_c * ckk(s) + flipped;
+           (size_t)task_count(s, threads) * s->out_c * ckk(s) + (size_t)s->out_c * ckk(s) +
+           packed_floats(s);
 }
 
 /* One row of a "same" stride-1 column matrix for one image: the input plane
@@ -281,6 +295,7 @@ static void forward(const struct conv_shape *s, const float *x, const float *w, 
     const int direct = reads_input_directly(s), chunk = chunk_images(s);
     const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
+    gemm_pack_a(s->out_c, rows, w, rows, 0, ws.packed);
 #pragma omp parallel num_threads(threads_for(workspace_threads))
     {
         float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
@@ -299,12 +314,10 @@ static void forward(const struct conv_shape *s, const float *x, const float *w, 
                     ldb = n_cols;
                 }
                 float *yc = y + n * out_plane;
-                /* the GEMM adds onto the residual: no separate add pass, and
-                 * no zeroing pass (OpenBLAS zeroes C first when beta is 0) */
+                /* the GEMM adds onto the residual: no separate add pass */
                 if (residual)
                     pass_rows(s->out_c, cols, n * out_plane, n_cols, residual, y, GRAD_SET);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->out_c, n_cols, rows,
-                            1.0f, w, rows, b, ldb, residual ? 1.0f : 0.0f, yc, (int)cols);
+                gemm_nn(s->out_c, n_cols, rows, ws.packed, b, ldb, yc, (int)cols, residual != NULL);
                 for (int co = 0; bias && co < s->out_c; co++)
                     for (int j = 0; j < n_cols; j++)
                         yc[(size_t)co * cols + j] += bias[co];
@@ -350,36 +363,50 @@ static void reduce_slots(size_t count, int tasks, const float *slots, float *dw)
     }
 }
 
-/* one chunk of the input gradient: images [n, n + m) */
+/* one chunk of the input gradient: images [n, n + m); ws->packed holds W^T
+ * (direct), W' (flipped) or W^T (strided) */
 static void input_gradient_chunk(const struct conv_shape *s, const struct conv_workspace *ws,
-                                 const float *w, const float *dy, float *dx,
-                                 enum grad_write dx_write, int n, int m, float *col)
+                                 const float *dy, float *dx, enum grad_write dx_write, int n,
+                                 int m, float *col)
 {
-    const float beta = dx_write == GRAD_SET ? 0.0f : 1.0f;
+    const int add = dx_write == GRAD_ADD;
     const size_t in_plane = plane(s->in_h, s->in_w), out_plane = plane(s->out_h, s->out_w);
     const size_t in_cols = (size_t)s->batch * in_plane, out_cols = (size_t)s->batch * out_plane;
     const int rows = (int)ckk(s);
     if (reads_input_directly(s)) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->in_c, (int)(m * in_plane),
-                    s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, beta,
-                    dx + n * in_plane, (int)in_cols);
+        gemm_nn(s->in_c, (int)(m * in_plane), s->out_c, ws->packed, dy + n * out_plane,
+                (int)out_cols, dx + n * in_plane, (int)in_cols, add);
     } else if (transposes_as_convolution(s)) {
         const struct patches fp = flipped_patches(s);
         const int flipped_rows = s->out_c * s->kernel * s->kernel;
         im2col(&fp, dy, n, m, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->in_c, (int)(m * in_plane),
-                    flipped_rows, 1.0f, ws->flipped_w, flipped_rows, col, (int)(m * in_plane),
-                    beta, dx + n * in_plane, (int)in_cols);
+        gemm_nn(s->in_c, (int)(m * in_plane), flipped_rows, ws->packed, col,
+                (int)(m * in_plane), dx + n * in_plane, (int)in_cols, add);
     } else {
         const struct patches p = forward_patches(s);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, (int)(m * out_plane),
-                    s->out_c, 1.0f, w, rows, dy + n * out_plane, (int)out_cols, 0.0f, col,
-                    (int)(m * out_plane));
-        if (dx_write == GRAD_SET) /* col2im scatters: the chunk's images start at zero */
+        gemm_nn(rows, (int)(m * out_plane), s->out_c, ws->packed, dy + n * out_plane,
+                (int)out_cols, col, (int)(m * out_plane), 0);
+        if (!add) /* col2im scatters: the chunk's images start at zero */
             for (int c = 0; c < s->in_c; c++)
                 memset(dx + ((size_t)c * s->batch + n) * in_plane, 0,
                        sizeof(float) * m * in_plane);
         col2im_add(&p, col, n, m, dx);
+    }
+}
+
+/* the weights as the input gradient's GEMM reads them */
+static void pack_input_gradient_weights(const struct conv_shape *s, const float *w,
+                                        const struct conv_workspace *ws)
+{
+    const int rows = (int)ckk(s);
+    if (reads_input_directly(s)) {
+        gemm_pack_a(s->in_c, s->out_c, w, rows, 1, ws->packed);
+    } else if (transposes_as_convolution(s)) {
+        const int flipped_rows = s->out_c * s->kernel * s->kernel;
+        flip_weights(s, w, ws->flipped_w);
+        gemm_pack_a(s->in_c, flipped_rows, ws->flipped_w, flipped_rows, 0, ws->packed);
+    } else {
+        gemm_pack_a(rows, s->out_c, w, rows, 1, ws->packed);
     }
 }
 
@@ -394,8 +421,8 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
     if (dbias)
         sum_rows_into(s->out_c, cols, dy, dbias);
-    if (dx && transposes_as_convolution(s) && !direct)
-        flip_weights(s, w, ws.flipped_w);
+    if (dx)
+        pack_input_gradient_weights(s, w, &ws);
 #pragma omp parallel num_threads(threads_for(workspace_threads))
     {
         float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
@@ -417,12 +444,11 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
                         b = col;
                         ldb = n_cols;
                     }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->out_c, rows, n_cols,
-                                1.0f, dy + n * out_plane, (int)cols, b, ldb,
-                                n == first ? 0.0f : 1.0f, slot, rows);
+                    gemm_nt(s->out_c, rows, n_cols, dy + n * out_plane, (int)cols, b, ldb, slot,
+                            rows, n != first);
                 }
                 if (dx)
-                    input_gradient_chunk(s, &ws, w, dy, dx, dx_write, n, m, col);
+                    input_gradient_chunk(s, &ws, dy, dx, dx_write, n, m, col);
             }
         }
         if (dw)

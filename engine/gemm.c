@@ -1,0 +1,185 @@
+#include "gemm.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* gemm_nn micro-tile: MR rows of C by NV vectors of 16 columns, 24 zmm
+ * accumulators; per k, NV loads of a B row and MR broadcasts of packed A */
+#define MR 8
+#define NV 3
+#define NR (16 * NV)
+/* gemm_nt micro-tile: TA rows of A against TB rows of B, 24 zmm accumulators */
+#define TA 6
+#define TB 4
+
+static __mmask16 lanes(int count)
+{
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1);
+}
+
+size_t gemm_packed_floats(int m, int k)
+{
+    return (size_t)((m + MR - 1) / MR) * MR * (size_t)k;
+}
+
+/* blocks of MR rows, each k-major: packed[b][kk][r] = A[b*MR + r][kk], 0 past m */
+void gemm_pack_a(int m, int k, const float *a, int lda, int trans, float *packed)
+{
+    const int blocks = (m + MR - 1) / MR;
+    for (int b = 0; b < blocks; b++)
+        for (int kk = 0; kk < k; kk++)
+            for (int r = 0; r < MR; r++) {
+                const int i = b * MR + r;
+                float v = 0.0f;
+                if (i < m)
+                    v = trans ? a[(size_t)kk * lda + i] : a[(size_t)i * lda + kk];
+                packed[((size_t)b * k + kk) * MR + r] = v;
+            }
+}
+
+/* C[rows x cols] (+)= packed A block x B[:, cols]; rows <= MR, cols <= NR */
+static void tile_nn(int rows, int cols, int k, const float *pa, const float *b, int ldb,
+                    float *c, int ldc, int accumulate)
+{
+    __m512 acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = _mm512_setzero_ps();
+    const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16), m2 = lanes(cols - 32);
+    for (int kk = 0; kk < k; kk++) {
+        const float *row = b + (size_t)kk * ldb;
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, row);
+        const __m512 b1 = _mm512_maskz_loadu_ps(m1, row + 16);
+        const __m512 b2 = _mm512_maskz_loadu_ps(m2, row + 32);
+        const float *ak = pa + (size_t)kk * MR;
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m512 av = _mm512_set1_ps(ak[r]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+        }
+    }
+    const __mmask16 masks[NV] = {m0, m1, m2};
+    /* constant bounds, fully unrolled: acc stays in registers */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows)
+            break;
+        float *crow = c + (size_t)r * ldc;
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) {
+            __m512 out = acc[r][v];
+            if (accumulate)
+                out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(masks[v], crow + 16 * v));
+            _mm512_mask_storeu_ps(crow + 16 * v, masks[v], out);
+        }
+    }
+}
+
+/* column strips outer: a strip of B (k x NR) stays in cache across the row blocks */
+void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    const int blocks = (m + MR - 1) / MR;
+    for (int j = 0; j < n; j += NR) {
+        const int cols = n - j < NR ? n - j : NR;
+        for (int blk = 0; blk < blocks; blk++) {
+            const int rows = m - blk * MR < MR ? m - blk * MR : MR;
+            tile_nn(rows, cols, k, packed_a + (size_t)blk * k * MR, b + j, ldb,
+                    c + (size_t)blk * MR * ldc + j, ldc, accumulate);
+        }
+    }
+}
+
+/* C[rows x prows] (+)= A[rows x n] B[prows x n]^T; missing rows repeat the last */
+static void tile_nt(int rows, int prows, int n, const float *a, int lda, const float *b,
+                    int ldb, float *c, int ldc, int accumulate)
+{
+    const float *ar[TA], *br[TB];
+    for (int r = 0; r < TA; r++)
+        ar[r] = a + (size_t)(r < rows ? r : rows - 1) * lda;
+    for (int q = 0; q < TB; q++)
+        br[q] = b + (size_t)(q < prows ? q : prows - 1) * ldb;
+    __m512 acc[TA][TB];
+#pragma GCC unroll 6
+    for (int r = 0; r < TA; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < TB; q++)
+            acc[r][q] = _mm512_setzero_ps();
+    for (int t = 0; t < n; t += 16) {
+        const __mmask16 mask = lanes(n - t);
+        __m512 bv[TB];
+#pragma GCC unroll 4
+        for (int q = 0; q < TB; q++)
+            bv[q] = _mm512_maskz_loadu_ps(mask, br[q] + t);
+#pragma GCC unroll 6
+        for (int r = 0; r < TA; r++) {
+            const __m512 av = _mm512_maskz_loadu_ps(mask, ar[r] + t);
+#pragma GCC unroll 4
+            for (int q = 0; q < TB; q++)
+                acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < TA; r++) {
+#pragma GCC unroll 4
+        for (int q = 0; q < TB; q++) {
+            if (r >= rows || q >= prows)
+                continue;
+            const float s = _mm512_reduce_add_ps(acc[r][q]);
+            float *out = c + (size_t)r * ldc + q;
+            *out = accumulate ? *out + s : s;
+        }
+    }
+}
+
+/* B's row blocks outer (each read once), A's rows inner (kept in cache) */
+void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    for (int j = 0; j < p; j += TB) {
+        const int prows = p - j < TB ? p - j : TB;
+        for (int i = 0; i < m; i += TA) {
+            const int rows = m - i < TA ? m - i : TA;
+            tile_nt(rows, prows, n, a + (size_t)i * lda, lda, b + (size_t)j * ldb, ldb,
+                    c + (size_t)i * ldc + j, ldc, accumulate);
+        }
+    }
+}
+
+#else /* no AVX-512: OpenBLAS */
+
+size_t gemm_packed_floats(int m, int k)
+{
+    return (size_t)m * (size_t)k;
+}
+
+/* row-major A (transposed when asked) */
+void gemm_pack_a(int m, int k, const float *a, int lda, int trans, float *packed)
+{
+    for (int i = 0; i < m; i++)
+        for (int kk = 0; kk < k; kk++)
+            packed[(size_t)i * k + kk] = trans ? a[(size_t)kk * lda + i] : a[(size_t)i * lda + kk];
+}
+
+void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, packed_a, k, b, ldb,
+                accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, p, n, 1.0f, a, lda, b, ldb,
+                accumulate ? 1.0f : 0.0f, c, ldc);
+}
+
+#endif

@@ -1,0 +1,30 @@
+/* Single-precision GEMMs for the convolution's chunks (conv.c), row-major.
+ *
+ * With AVX-512 (the build targets -march=native) they are register-blocked
+ * kernels of our own; otherwise they call cblas_sgemm. OpenBLAS picks its
+ * kernels by CPU model, and where it runs its AVX2 kernels on an AVX-512
+ * machine (OPENBLAS_CORETYPE pinned, or a CPU it does not know) these run
+ * about 1.5x faster. Single-threaded: callers parallelize over chunks.
+ *
+ * gemm_nn multiplies a pre-packed A (the weights, packed once per layer call)
+ * by a B read in place (a column matrix or an activation); gemm_nt takes the
+ * dot products of rows (the weight gradient: dy rows against column-matrix
+ * rows). */
+#ifndef DSRBENCH_GEMM_H
+#define DSRBENCH_GEMM_H
+#include <stddef.h>
+
+/* floats gemm_pack_a writes for an m x k A */
+size_t gemm_packed_floats(int m, int k);
+/* packs A[m x k] (row i at a + i*lda), or with trans the transpose of the
+ * stored k x m matrix (A[i][j] = a[j*lda + i]), for gemm_nn */
+void gemm_pack_a(int m, int k, const float *a, int lda, int trans, float *packed);
+/* C[m x n] = A B, or C += A B when accumulate; A packed, B[k x n] */
+void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
+             int ldc, int accumulate);
+/* C[m x p] = A B^T, or += when accumulate: C[i][j] = sum_t A[i][t] B[j][t],
+ * A[m x n] and B[p x n] */
+void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int ldb, float *c,
+             int ldc, int accumulate);
+
+#endif

@@ -21,7 +21,7 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=build/%.o)
 DEPFILES := $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) build/experiments/main.d
 
-.PHONY: all deps test check clean fixtures data-cifar10 FORCE
+.PHONY: all deps test check clean fixtures data-cifar10 bench FORCE
 all: bin/dsrbench
 
 deps:
@@ -66,6 +66,14 @@ check: bin/dsrbench bin/dsrbench-tests
 fixtures:
 	@./install-deps.sh --reference
 	/usr/bin/python3 tests/reference/make_fixtures.py tests/fixtures
+
+# The performance benchmark against PyTorch (README "Performance"): tables in
+# results/bench/, figure results/bench/bench.png. BENCH=quick for a short run.
+BENCH ?= full
+bench: bin/dsrbench
+	@./install-deps.sh --reference
+	./bin/dsrbench bench --profile $(BENCH) --out results/bench
+	gnuplot -e "steps='results/bench/steps.csv'; out='results/bench/bench.png'" plots/bench.gp
 
 # Downloads and verifies the CIFAR-10 binary archive into data/ (needs internet).
 data-cifar10:

@@ -112,8 +112,9 @@ static void tile_nt(int rows, int prows, int n, const float *a, int lda, const f
 #pragma GCC unroll 4
         for (int q = 0; q < TB; q++)
             acc[r][q] = _mm512_setzero_ps();
+    /* whole vectors, then one masked tail */
     for (int t = 0; t < n; t += 16) {
-        const __mmask16 mask = lanes(n - t);
+        const __mmask16 mask = t + 16 <= n ? (__mmask16)0xFFFF : lanes(n - t);
         __m512 bv[TB];
 #pragma GCC unroll 4
         for (int q = 0; q < TB; q++)

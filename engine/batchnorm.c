@@ -5,6 +5,7 @@
  * channel's block (up to a few hundred KiB) stays in cache across the passes
  * over it. */
 #include "layers.h"
+#include "parallel.h"
 
 #include <math.h>
 
@@ -96,7 +97,7 @@ static inline void forward_train(int channels, size_t m, const float *x, const f
                                  float *saved_invstd, float *running_mean, float *running_var,
                                  float momentum, float eps, int relu)
 {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (channels * m >= PARALLEL_MIN_VALUES)
     for (int c = 0; c < channels; c++) {
         const float *xc = x + (size_t)c * m;
         float *yc = y + (size_t)c * m;
@@ -121,7 +122,7 @@ static inline void forward_eval(int channels, size_t m, const float *x, const fl
                                 const float *beta, const float *running_mean,
                                 const float *running_var, float eps, float *y, int relu)
 {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (channels * m >= PARALLEL_MIN_VALUES)
     for (int c = 0; c < channels; c++) {
         const float scale = gamma[c] / sqrtf(running_var[c] + eps);
         const float shift = beta[c] - running_mean[c] * scale;
@@ -139,7 +140,7 @@ static inline void backward(int channels, size_t m, const float *x, const float 
                             const float *saved_invstd, const float *dy, float *dx,
                             enum grad_write dx_write, float *dgamma, float *dbeta, int relu)
 {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (channels * m >= PARALLEL_MIN_VALUES)
     for (int c = 0; c < channels; c++) {
         const float *xc = x + (size_t)c * m, *dyc = dy + (size_t)c * m;
         const float mean = saved_mean[c], invstd = saved_invstd[c];

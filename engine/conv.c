@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "parallel.h"
 
 /* floats of one chunk's column matrix we aim for (a few MiB: within L2 + L3) */
 #ifndef CHUNK_FLOATS
@@ -266,9 +267,11 @@ static void flip_weights(const struct conv_shape *s, const float *w, float *flip
                     w[((size_t)co * s->in_c + ci) * kk + (kk - 1 - j)];
 }
 
-static int threads_for(int workspace_threads)
+/* threads for a pass: those the workspace holds, one for small layers */
+static int threads_for(const struct conv_shape *s, int workspace_threads)
 {
-    const int t = omp_get_max_threads();
+    const long macs = (long)s->out_c * s->batch * s->out_h * s->out_w * (long)ckk(s);
+    const int t = macs < PARALLEL_MIN_MACS ? 1 : omp_get_max_threads();
     return t < workspace_threads ? t : workspace_threads;
 }
 
@@ -296,7 +299,7 @@ static void forward(const struct conv_shape *s, const float *x, const float *w, 
     const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
     gemm_pack_a(s->out_c, rows, w, rows, 0, ws.packed);
-#pragma omp parallel num_threads(threads_for(workspace_threads))
+#pragma omp parallel num_threads(threads_for(s, workspace_threads))
     {
         float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
 #pragma omp for schedule(dynamic, 1)
@@ -341,7 +344,7 @@ void conv_residual_forward(const struct conv_shape *s, const float *x, const flo
 
 static void sum_rows_into(int rows, size_t row_len, const float *dy, float *dbias)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * row_len >= PARALLEL_MIN_VALUES)
     for (int r = 0; r < rows; r++) {
         double acc = 0.0;
         for (size_t j = 0; j < row_len; j++)
@@ -423,7 +426,7 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
         sum_rows_into(s->out_c, cols, dy, dbias);
     if (dx)
         pack_input_gradient_weights(s, w, &ws);
-#pragma omp parallel num_threads(threads_for(workspace_threads))
+#pragma omp parallel num_threads(threads_for(s, workspace_threads))
     {
         float *col = ws.columns + (size_t)omp_get_thread_num() * ws.column_floats;
 #pragma omp for schedule(dynamic, 1)

@@ -1,16 +1,17 @@
 /* Layers without parameters that touch each value once: ReLU, residual add, flatten. */
 #include "layers.h"
+#include "parallel.h"
 
 void relu_forward(size_t count, const float *x, float *y)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN_VALUES)
     for (size_t i = 0; i < count; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void relu_backward(size_t count, const float *y, const float *dy, float *dx)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN_VALUES)
     for (size_t i = 0; i < count; i++)
         if (y[i] > 0.0f)
             dx[i] += dy[i];
@@ -18,7 +19,7 @@ void relu_backward(size_t count, const float *y, const float *dy, float *dx)
 
 void add_forward(size_t count, const float *a, const float *b, float *y)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count >= PARALLEL_MIN_VALUES)
     for (size_t i = 0; i < count; i++)
         y[i] = a[i] + b[i];
 }
@@ -42,7 +43,7 @@ static void pass_gradient(size_t count, const float *dy, float *dx, enum grad_wr
 void add_backward(size_t count, const float *dy, float *da, enum grad_write da_write, float *db,
                   enum grad_write db_write)
 {
-#pragma omp parallel
+#pragma omp parallel if (count >= PARALLEL_MIN_VALUES)
     {
         pass_gradient(count, dy, da, da_write);
         pass_gradient(count, dy, db, db_write);
@@ -51,7 +52,7 @@ void add_backward(size_t count, const float *dy, float *da, enum grad_write da_w
 
 void flatten_forward(int c, int n, int hw, const float *x, float *y)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)c * n * hw >= PARALLEL_MIN_VALUES)
     for (int ci = 0; ci < c; ci++)
         for (int j = 0; j < n; j++)
             for (int i = 0; i < hw; i++)
@@ -60,7 +61,7 @@ void flatten_forward(int c, int n, int hw, const float *x, float *y)
 
 void flatten_backward(int c, int n, int hw, const float *dy, float *dx)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((long)c * n * hw >= PARALLEL_MIN_VALUES)
     for (int ci = 0; ci < c; ci++)
         for (int j = 0; j < n; j++)
             for (int i = 0; i < hw; i++)

@@ -54,11 +54,14 @@ void conv_residual_backward(const struct conv_shape *s, const float *x, const fl
                             float *dbias, float *dr, enum grad_write dr_write, float *workspace,
                             int threads);
 
-/* y[out x n] = w[out x in] * x[in x n] + bias */
+/* y[out x n] = w[out x in] * x[in x n] + bias; the workspace holds
+ * linear_workspace_floats(in, out) floats */
+size_t linear_workspace_floats(int in, int out);
 void linear_forward(int n, int in, int out, const float *x, const float *w, const float *bias,
-                    float *y);
+                    float *y, float *workspace);
 void linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
-                     float *dx, float *dw, float *dbias);
+                     float *dx, enum grad_write dx_write, float *dw, float *dbias,
+                     float *workspace);
 
 /* Batch norm over channels; m = N*H*W values per channel. Training uses the
  * biased batch variance to normalize and folds the unbiased one into

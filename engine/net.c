@@ -457,6 +457,10 @@ int net_set_capacity(struct net *net, int capacity)
             const size_t need = conv_workspace_floats(&s, threads);
             if (need > workspace)
                 workspace = need;
+        } else if (l->kind == LAYER_LINEAR) {
+            const size_t need = linear_workspace_floats(net->acts[l->in].c, net->acts[l->out].c);
+            if (need > workspace)
+                workspace = need;
         } else if (l->kind == LAYER_MAXPOOL) {
             l->argmax = xcalloc(act_floats(&net->acts[l->out], capacity), sizeof(int32_t));
         }
@@ -535,7 +539,7 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
     case LAYER_FLATTEN: flatten_forward(in->c, batch, in->h * in->w, in->data, out->data); break;
     case LAYER_LINEAR:
         linear_forward(batch, in->c, out->c, in->data, l->weight->value, l->bias->value,
-                       out->data);
+                       out->data, net->workspace);
         break;
     case LAYER_ADD:
         if (!l->fused)
@@ -629,8 +633,8 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
                              zeroed_if_first(dx, l->in_write, count));
         break;
     case LAYER_LINEAR:
-        linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad,
-                        zeroed_if_first(dx, l->in_write, count), l->weight->grad, l->bias->grad);
+        linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad, dx,
+                        l->in_write, l->weight->grad, l->bias->grad, net->workspace);
         break;
     case LAYER_ADD:
         if (!l->fused)

@@ -1,5 +1,7 @@
 #include "optim.h"
 
+#include "parallel.h"
+
 void net_apply_masks(struct net *net)
 {
     for (int i = 0; i < net->n_params; i++)
@@ -27,7 +29,7 @@ static void sgd_param(struct param *p, const struct sgd_config *cfg, float lr)
  * scheduler time slice each. */
 void sgd_step(struct net *net, const struct sgd_config *cfg, float lr)
 {
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (net_param_count(net) >= PARALLEL_MIN_VALUES)
     for (int i = 0; i < net->n_params; i++)
         sgd_param(net->params[i], cfg, lr);
 }

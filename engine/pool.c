@@ -1,5 +1,6 @@
 /* Max, average and global average pooling, one plane (channel of one image) at a time. */
 #include "layers.h"
+#include "parallel.h"
 
 #include <float.h>
 
@@ -16,7 +17,7 @@ int pool_shape_resolve(struct pool_shape *s)
 void maxpool_forward(const struct pool_shape *s, const float *x, float *y, int32_t *argmax)
 {
     const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s->planes * in_plane >= PARALLEL_MIN_VALUES)
     for (int p = 0; p < s->planes; p++) {
         const float *xp = x + (size_t)p * in_plane;
         for (int oh = 0; oh < s->out_h; oh++) {
@@ -50,7 +51,7 @@ void maxpool_backward(const struct pool_shape *s, const int32_t *argmax, const f
                       float *dx)
 {
     const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s->planes * in_plane >= PARALLEL_MIN_VALUES)
     for (int p = 0; p < s->planes; p++)
         for (size_t o = 0; o < out_plane; o++)
             dx[(size_t)p * in_plane + argmax[(size_t)p * out_plane + o]] +=
@@ -61,7 +62,7 @@ void avgpool_forward(const struct pool_shape *s, const float *x, float *y)
 {
     const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
     const float inv = 1.0f / (float)(s->kernel * s->kernel);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s->planes * in_plane >= PARALLEL_MIN_VALUES)
     for (int p = 0; p < s->planes; p++) {
         const float *xp = x + (size_t)p * in_plane;
         for (int oh = 0; oh < s->out_h; oh++) {
@@ -80,7 +81,7 @@ void avgpool_backward(const struct pool_shape *s, const float *dy, float *dx)
 {
     const size_t in_plane = (size_t)s->in_h * s->in_w, out_plane = (size_t)s->out_h * s->out_w;
     const float inv = 1.0f / (float)(s->kernel * s->kernel);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s->planes * in_plane >= PARALLEL_MIN_VALUES)
     for (int p = 0; p < s->planes; p++) {
         float *dxp = dx + (size_t)p * in_plane;
         for (int oh = 0; oh < s->out_h; oh++) {
@@ -96,7 +97,7 @@ void avgpool_backward(const struct pool_shape *s, const float *dy, float *dx)
 
 void global_avgpool_forward(size_t planes, int hw, const float *x, float *y)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * hw >= PARALLEL_MIN_VALUES)
     for (size_t p = 0; p < planes; p++) {
         float acc = 0.0f;
         for (int i = 0; i < hw; i++)
@@ -107,7 +108,7 @@ void global_avgpool_forward(size_t planes, int hw, const float *x, float *y)
 
 void global_avgpool_backward(size_t planes, int hw, const float *dy, float *dx)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * hw >= PARALLEL_MIN_VALUES)
     for (size_t p = 0; p < planes; p++) {
         const float g = dy[p] / (float)hw;
         for (int i = 0; i < hw; i++)

@@ -69,6 +69,13 @@ expect 0 "active             27,030" info --model lenet-300-100 --method hashedn
 expect 0 "budget             161229" info --model wrn-28-2 --method thin-dense --sparsity 0.9
 expect 0 "thin-dense" methods
 expect 0 "hashednet" methods
+expect 0 "usage: dsrbench bench" bench --help
+expect 2 "--profile 'foo': expected quick or full" bench --profile foo
+expect 2 "--model 'lenet-5': expected wrn-28-2, wrn-16-1 or lenet-300-100" bench --model lenet-5
+expect 2 "--sparsity '1.5': expected a fraction in [0, 1)" bench --sparsity 1.5
+expect 2 "--part 'all': expected steps, gemm or hooks" bench --part all
+expect 2 "--threads '0': expected a count from 1 to 256" bench --threads 0
+expect 2 "--python /nonexistent/python3" bench --python /nonexistent/python3
 
 # a finished run is never overwritten
 mkdir -p "$tmp/done"

@@ -257,13 +257,13 @@ Test(layers, conv_3x3_pad1_batch1_chunked)
 
 struct linear_case {
     int n, in, out;
-    float *x, *w, *bias, *y, *r;
+    float *x, *w, *bias, *y, *r, *workspace;
 };
 
 static double linear_loss(void *ctx)
 {
     struct linear_case *c = ctx;
-    linear_forward(c->n, c->in, c->out, c->x, c->w, c->bias, c->y);
+    linear_forward(c->n, c->in, c->out, c->x, c->w, c->bias, c->y, c->workspace);
     return weighted_sum(c->y, c->r, (size_t)c->out * c->n);
 }
 
@@ -277,6 +277,7 @@ static void check_linear(int n, int in, int out, int with_bias)
     c.bias = with_bias ? guarded_random(&rng, (size_t)out, "linear bias") : NULL;
     c.r = guarded_random(&rng, ny, "linear r");
     c.y = guarded_floats(ny, "linear y");
+    c.workspace = guarded_floats(linear_workspace_floats(in, out), "linear workspace");
 
     float *want = guarded_floats(ny, "naive linear y");
     naive_linear_forward(n, in, out, c.x, c.w, c.bias, want);
@@ -285,14 +286,14 @@ static void check_linear(int n, int in, int out, int with_bias)
 
     float *dx = guarded_gradient(nx, "linear dx"), *dw = guarded_gradient(nw, "linear dw");
     float *dbias = with_bias ? guarded_gradient((size_t)out, "linear dbias") : NULL;
-    linear_backward(n, in, out, c.x, c.w, c.r, dx, dw, dbias);
+    linear_backward(n, in, out, c.x, c.w, c.r, dx, GRAD_ADD, dw, dbias, c.workspace);
     expect_gradient("linear dx", dx, GRAD_PREFILL, c.x, nx, linear_loss, &c);
     expect_gradient("linear dw", dw, GRAD_PREFILL, c.w, nw, linear_loss, &c);
     if (with_bias)
         expect_gradient("linear dbias", dbias, GRAD_PREFILL, c.bias, (size_t)out, linear_loss,
                         &c);
 
-    GUARDED_FREE_ALL(c.x, c.w, c.bias, c.r, c.y, want, dx, dw, dbias);
+    GUARDED_FREE_ALL(c.x, c.w, c.bias, c.r, c.y, c.workspace, want, dx, dw, dbias);
 }
 
 Test(layers, linear_with_bias)
@@ -303,6 +304,46 @@ Test(layers, linear_with_bias)
 Test(layers, linear_without_bias)
 {
     check_linear(4, 5, 6, 0);
+}
+
+/* LeNet-300-100's widest layer at a batch that splits into blocks (past
+ * parallel.h's size), against double loops; dx stored over NaN (GRAD_SET) */
+Test(layers, linear_blocked_against_loops)
+{
+    const int n = 150, in = 784, out = 300;
+    struct rng rng = test_stream();
+    const size_t nx = (size_t)in * n, nw = (size_t)out * in, ny = (size_t)out * n;
+    float *x = guarded_random(&rng, nx, "x"), *w = guarded_random(&rng, nw, "w");
+    float *bias = guarded_random(&rng, (size_t)out, "bias"), *dy = guarded_random(&rng, ny, "dy");
+    float *y = guarded_floats(ny, "y"), *want_y = guarded_floats(ny, "naive y");
+    float *ws = guarded_floats(linear_workspace_floats(in, out), "workspace");
+    linear_forward(n, in, out, x, w, bias, y, ws);
+    naive_linear_forward(n, in, out, x, w, bias, want_y);
+    expect_close("blocked linear forward", y, want_y, ny, FORWARD_TOLERANCE);
+
+    float *dx = guarded_floats(nx, "dx"), *want_dx = guarded_floats(nx, "naive dx");
+    float *dw = guarded_gradient(nw, "dw"), *want_dw = guarded_floats(nw, "naive dw");
+    float *dbias = guarded_gradient((size_t)out, "dbias");
+    for (size_t i = 0; i < nx; i++)
+        dx[i] = NAN;
+    linear_backward(n, in, out, x, w, dy, dx, GRAD_SET, dw, dbias, ws);
+    for (int i = 0; i < in; i++)
+        for (int j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (int o = 0; o < out; o++)
+                acc += (double)w[(size_t)o * in + i] * dy[(size_t)o * n + j];
+            want_dx[(size_t)i * n + j] = (float)acc;
+        }
+    for (int o = 0; o < out; o++)
+        for (int i = 0; i < in; i++) {
+            double acc = GRAD_PREFILL;
+            for (int j = 0; j < n; j++)
+                acc += (double)dy[(size_t)o * n + j] * x[(size_t)i * n + j];
+            want_dw[(size_t)o * in + i] = (float)acc;
+        }
+    expect_close("blocked linear dx", dx, want_dx, nx, FORWARD_TOLERANCE);
+    expect_close("blocked linear dw", dw, want_dw, nw, FORWARD_TOLERANCE);
+    GUARDED_FREE_ALL(x, w, bias, dy, y, want_y, ws, dx, want_dx, dw, want_dw, dbias);
 }
 
 /* ---- batch norm ---- */

@@ -172,7 +172,7 @@ static int bench_model_threads(const struct options *o, const struct profile *p,
         if (bench_in_child(child_hooks, &cfg, &hooks, sizeof hooks, cfg.threads, &rss) != 0)
             return -1;
         const double overhead = bench_tables_add_hooks(t, &cfg, &hooks, hook_step);
-        fprintf(stderr, "bench: %-14s %-10s threads %d: hooks %.2f%% of an epoch's steps\n",
+        fprintf(stderr, "bench: %-14s %-10s threads %d: hooks %.3f%% of an epoch's steps\n",
                 name, cfg.method, cfg.threads, 100.0 * overhead);
     }
     return 0;

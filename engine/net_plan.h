@@ -1,0 +1,17 @@
+/* What net_set_capacity decides before it allocates (engine/net.c):
+ *   fusion: a ReLU that is the only reader of a batch norm's output runs
+ *   inside the batch norm (relu_out), and a residual add whose later input
+ *   is a convolution nothing else reads runs inside that convolution
+ *   (residual_in, residual_out); the absorbed layer is marked fused.
+ *   gradient writes: in backward order, the first layer to write an
+ *   activation's gradient stores it (GRAD_SET), later ones add, so no buffer
+ *   needs zeroing at the start of backward. */
+#ifndef DSRBENCH_NET_PLAN_H
+#define DSRBENCH_NET_PLAN_H
+#include "net.h"
+
+void net_plan(struct net *net);
+/* 1 when some layer still reads or writes activation act after fusion */
+int net_activation_needed(const struct net *net, int act);
+
+#endif

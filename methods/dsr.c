@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "method.h"
 #include "realloc.h"
@@ -202,6 +203,39 @@ static int dsr_stats(struct method_run *run, struct method_stat *out, int max)
     return n;
 }
 
+/* Checkpoints hold H alone: the per-epoch counts are reset by the stats call
+ * that precedes every checkpoint, and init rebuilds the scratch. */
+static size_t dsr_state_size(const struct method_run *run)
+{
+    (void)run;
+    return sizeof(double);
+}
+
+static void dsr_state_save(const struct method_run *run, void *out)
+{
+    const struct dsr_state *st = run->state;
+    memcpy(out, &st->threshold, sizeof st->threshold);
+}
+
+static int dsr_state_load(struct method_run *run, const void *in, size_t size)
+{
+    struct dsr_state *st = run->state;
+    double threshold;
+    if (size != sizeof threshold) {
+        fprintf(stderr, "dsrbench: dsr: a saved state of %zu bytes; expected %zu (threshold H)\n",
+                size, sizeof threshold);
+        return -1;
+    }
+    memcpy(&threshold, in, sizeof threshold);
+    if (!(threshold >= 0) || !isfinite(threshold)) {
+        fprintf(stderr, "dsrbench: dsr: saved threshold H %g is not a finite number >= 0\n",
+                threshold);
+        return -1;
+    }
+    st->threshold = threshold;
+    return 0;
+}
+
 static void dsr_free_state(struct method_run *run)
 {
     struct dsr_state *st = run->state;
@@ -223,5 +257,8 @@ const struct method method_dsr = {
     .init = dsr_init,
     .after_step = dsr_after_step,
     .stats = dsr_stats,
+    .state_size = dsr_state_size,
+    .state_save = dsr_state_save,
+    .state_load = dsr_state_load,
     .free_state = dsr_free_state,
 };

@@ -18,9 +18,20 @@ static void *checked_realloc(void *p, size_t size)
     return q;
 }
 
-void csv_table_init(struct csv_table *t, const char **header, int columns)
+static char *copy_string(const char *s, size_t len)
 {
-    *t = (struct csv_table){.columns = columns, .header = header};
+    char *copy = checked_realloc(NULL, len + 1);
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    return copy;
+}
+
+void csv_table_init(struct csv_table *t, const char *const *header, int columns)
+{
+    *t = (struct csv_table){.columns = columns};
+    t->header = checked_realloc(NULL, sizeof *t->header * (size_t)(columns ? columns : 1));
+    for (int c = 0; c < columns; c++)
+        t->header[c] = copy_string(header[c], strlen(header[c]));
 }
 
 void csv_table_add_row(struct csv_table *t, const char *const *values)
@@ -30,22 +41,104 @@ void csv_table_add_row(struct csv_table *t, const char *const *values)
         t->cells = checked_realloc(t->cells, sizeof *t->cells * (size_t)t->capacity *
                                                  (size_t)t->columns);
     }
-    for (int c = 0; c < t->columns; c++) {
-        const size_t len = strlen(values[c]);
-        char *copy = checked_realloc(NULL, len + 1);
-        memcpy(copy, values[c], len + 1);
-        t->cells[(size_t)t->rows * t->columns + c] = copy;
-    }
+    for (int c = 0; c < t->columns; c++)
+        t->cells[(size_t)t->rows * t->columns + c] = copy_string(values[c], strlen(values[c]));
     t->rows++;
+}
+
+void csv_table_truncate(struct csv_table *t, int rows)
+{
+    for (size_t i = (size_t)rows * t->columns; i < (size_t)t->rows * t->columns; i++)
+        free(t->cells[i]);
+    if (rows < t->rows)
+        t->rows = rows;
 }
 
 void csv_table_free(struct csv_table *t)
 {
-    for (size_t i = 0; i < (size_t)t->rows * t->columns; i++)
-        free(t->cells[i]);
+    csv_table_truncate(t, 0);
+    for (int c = 0; t->header && c < t->columns; c++)
+        free(t->header[c]);
+    free(t->header);
     free(t->cells);
-    t->cells = NULL;
-    t->rows = t->capacity = 0;
+    *t = (struct csv_table){0};
+}
+
+int csv_table_column(const struct csv_table *t, const char *name)
+{
+    for (int c = 0; c < t->columns; c++)
+        if (strcmp(t->header[c], name) == 0)
+            return c;
+    return -1;
+}
+
+/* libcsv calls back per field and per record; the first record is the header */
+struct csv_reader {
+    struct csv_table *t;
+    char **record;
+    int fields, capacity;
+    int bad_record; /* 1-based record number with another field count, 0 if none */
+    int records;
+};
+
+static void read_field(void *data, size_t len, void *ctx)
+{
+    struct csv_reader *r = ctx;
+    if (r->fields == r->capacity) {
+        r->capacity = r->capacity ? 2 * r->capacity : 32;
+        r->record = checked_realloc(r->record, sizeof *r->record * (size_t)r->capacity);
+    }
+    r->record[r->fields++] = copy_string(data ? data : "", data ? len : 0);
+}
+
+static void read_record(int end, void *ctx)
+{
+    struct csv_reader *r = ctx;
+    (void)end;
+    r->records++;
+    if (r->records == 1)
+        csv_table_init(r->t, (const char *const *)r->record, r->fields);
+    else if (r->fields == r->t->columns)
+        csv_table_add_row(r->t, (const char *const *)r->record);
+    else if (!r->bad_record)
+        r->bad_record = r->records;
+    for (int i = 0; i < r->fields; i++)
+        free(r->record[i]);
+    r->fields = 0;
+}
+
+int csv_table_read(struct csv_table *t, const char *path, char *err, size_t err_len)
+{
+    *t = (struct csv_table){0};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    struct csv_parser p;
+    struct csv_reader r = {.t = t};
+    int failed = csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0;
+    char buf[65536];
+    size_t n;
+    while (!failed && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        failed = csv_parse(&p, buf, n, read_field, read_record, &r) != n;
+    failed = failed || ferror(f) || csv_fini(&p, read_field, read_record, &r) != 0;
+    csv_free(&p);
+    fclose(f);
+    for (int i = 0; i < r.fields; i++)
+        free(r.record[i]);
+    free(r.record);
+    if (failed || r.bad_record || r.records == 0) {
+        if (r.bad_record)
+            snprintf(err, err_len, "%s: record %d does not have the header's %d fields", path,
+                     r.bad_record, t->columns);
+        else
+            snprintf(err, err_len, "%s: %s", path,
+                     r.records == 0 ? "empty, expected a header line" : "not valid CSV");
+        csv_table_free(t);
+        return -1;
+    }
+    return 0;
 }
 
 static int write_row(FILE *f, const char *const *values, int columns)
@@ -94,7 +187,7 @@ int csv_table_write(const struct csv_table *t, const char *path)
     FILE *f = open_temp(path, tmp, sizeof tmp);
     if (!f)
         return -1;
-    int failed = write_row(f, t->header, t->columns) != 0;
+    int failed = write_row(f, (const char *const *)t->header, t->columns) != 0;
     for (int r = 0; r < t->rows && !failed; r++)
         failed = write_row(f, (const char *const *)&t->cells[(size_t)r * t->columns],
                            t->columns) != 0;

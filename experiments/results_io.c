@@ -18,20 +18,9 @@ static void *checked_realloc(void *p, size_t size)
     return q;
 }
 
-static char *copy_string(const char *s, size_t len)
+void csv_table_init(struct csv_table *t, const char **header, int columns)
 {
-    char *copy = checked_realloc(NULL, len + 1);
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    return copy;
-}
-
-void csv_table_init(struct csv_table *t, const char *const *header, int columns)
-{
-    *t = (struct csv_table){.columns = columns};
-    t->header = checked_realloc(NULL, sizeof *t->header * (size_t)(columns ? columns : 1));
-    for (int c = 0; c < columns; c++)
-        t->header[c] = copy_string(header[c], strlen(header[c]));
+    *t = (struct csv_table){.columns = columns, .header = header};
 }
 
 void csv_table_add_row(struct csv_table *t, const char *const *values)
@@ -41,9 +30,114 @@ void csv_table_add_row(struct csv_table *t, const char *const *values)
         t->cells = checked_realloc(t->cells, sizeof *t->cells * (size_t)t->capacity *
                                                  (size_t)t->columns);
     }
-    for (int c = 0; c < t->columns; c++)
-        t->cells[(size_t)t->rows * t->columns + c] = copy_string(values[c], strlen(values[c]));
+    for (int c = 0; c < t->columns; c++) {
+        const size_t len = strlen(values[c]);
+        char *copy = checked_realloc(NULL, len + 1);
+        memcpy(copy, values[c], len + 1);
+        t->cells[(size_t)t->rows * t->columns + c] = copy;
+    }
     t->rows++;
+}
+
+void csv_table_free(struct csv_table *t)
+{
+    for (size_t i = 0; i < (size_t)t->rows * t->columns; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+    t->rows = t->capacity = 0;
+    if (t->read_header) {
+        for (int c = 0; c < t->columns; c++)
+            free(t->read_header[c]);
+        free(t->read_header);
+        t->read_header = NULL;
+        t->header = NULL;
+    }
+}
+
+/* libcsv hands fields and row ends to callbacks; this collects one row at a time */
+struct csv_reader {
+    struct csv_table *table;
+    char **row;
+    int fields, row_capacity;
+    long line;
+    int bad_row; /* first line whose field count is wrong, 0 while none */
+    int bad_fields;
+};
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    struct csv_reader *r = ctx;
+    if (r->fields == r->row_capacity) {
+        r->row_capacity = r->row_capacity ? 2 * r->row_capacity : 32;
+        r->row = checked_realloc(r->row, sizeof *r->row * (size_t)r->row_capacity);
+    }
+    char *copy = checked_realloc(NULL, len + 1);
+    memcpy(copy, data ? data : "", len);
+    copy[len] = '\0';
+    r->row[r->fields++] = copy;
+}
+
+static void on_row_end(int terminator, void *ctx)
+{
+    struct csv_reader *r = ctx;
+    (void)terminator;
+    r->line++;
+    struct csv_table *t = r->table;
+    if (!t->read_header) {
+        t->read_header = r->row;
+        t->header = (const char **)r->row;
+        t->columns = r->fields;
+        r->row = NULL;
+        r->fields = r->row_capacity = 0;
+        return;
+    }
+    if (r->fields == t->columns && !r->bad_row) {
+        csv_table_add_row(t, (const char *const *)r->row);
+    } else if (!r->bad_row) {
+        r->bad_row = (int)r->line;
+        r->bad_fields = r->fields;
+    }
+    for (int i = 0; i < r->fields; i++)
+        free(r->row[i]);
+    r->fields = 0;
+}
+
+int csv_table_read(const char *path, struct csv_table *t, char *err, size_t err_len)
+{
+    *t = (struct csv_table){0};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct csv_parser parser;
+    struct csv_reader r = {.table = t};
+    int rc = csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) == 0 ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (csv_parse(&parser, buf, n, on_field, on_row_end, &r) != n)
+            rc = -1;
+    if (rc == 0 && (ferror(f) || csv_fini(&parser, on_field, on_row_end, &r) != 0))
+        rc = -1;
+    if (rc != 0)
+        snprintf(err, err_len, "%s: line %ld: %s", path, r.line + 1,
+                 ferror(f) ? strerror(errno) : csv_strerror(csv_error(&parser)));
+    else if (!t->read_header)
+        snprintf(err, err_len, "%s: empty file, expected a header row", path), rc = -1;
+    else if (r.bad_row)
+        snprintf(err, err_len, "%s: line %d has %d fields, the header has %d", path, r.bad_row,
+                 r.bad_fields, t->columns),
+            rc = -1;
+    csv_free(&parser);
+    fclose(f);
+    for (int i = 0; i < r.fields; i++)
+        free(r.row[i]);
+    free(r.row);
+    if (rc != 0)
+        csv_table_free(t);
+    return rc;
 }
 
 void csv_table_truncate(struct csv_table *t, int rows)
@@ -54,91 +148,12 @@ void csv_table_truncate(struct csv_table *t, int rows)
         t->rows = rows;
 }
 
-void csv_table_free(struct csv_table *t)
-{
-    csv_table_truncate(t, 0);
-    for (int c = 0; t->header && c < t->columns; c++)
-        free(t->header[c]);
-    free(t->header);
-    free(t->cells);
-    *t = (struct csv_table){0};
-}
-
 int csv_table_column(const struct csv_table *t, const char *name)
 {
     for (int c = 0; c < t->columns; c++)
         if (strcmp(t->header[c], name) == 0)
             return c;
     return -1;
-}
-
-/* libcsv calls back per field and per record; the first record is the header */
-struct csv_reader {
-    struct csv_table *t;
-    char **record;
-    int fields, capacity;
-    int bad_record; /* 1-based record number with another field count, 0 if none */
-    int records;
-};
-
-static void read_field(void *data, size_t len, void *ctx)
-{
-    struct csv_reader *r = ctx;
-    if (r->fields == r->capacity) {
-        r->capacity = r->capacity ? 2 * r->capacity : 32;
-        r->record = checked_realloc(r->record, sizeof *r->record * (size_t)r->capacity);
-    }
-    r->record[r->fields++] = copy_string(data ? data : "", data ? len : 0);
-}
-
-static void read_record(int end, void *ctx)
-{
-    struct csv_reader *r = ctx;
-    (void)end;
-    r->records++;
-    if (r->records == 1)
-        csv_table_init(r->t, (const char *const *)r->record, r->fields);
-    else if (r->fields == r->t->columns)
-        csv_table_add_row(r->t, (const char *const *)r->record);
-    else if (!r->bad_record)
-        r->bad_record = r->records;
-    for (int i = 0; i < r->fields; i++)
-        free(r->record[i]);
-    r->fields = 0;
-}
-
-int csv_table_read(struct csv_table *t, const char *path, char *err, size_t err_len)
-{
-    *t = (struct csv_table){0};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_len, "%s: cannot read: %s", path, strerror(errno));
-        return -1;
-    }
-    struct csv_parser p;
-    struct csv_reader r = {.t = t};
-    int failed = csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0;
-    char buf[65536];
-    size_t n;
-    while (!failed && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        failed = csv_parse(&p, buf, n, read_field, read_record, &r) != n;
-    failed = failed || ferror(f) || csv_fini(&p, read_field, read_record, &r) != 0;
-    csv_free(&p);
-    fclose(f);
-    for (int i = 0; i < r.fields; i++)
-        free(r.record[i]);
-    free(r.record);
-    if (failed || r.bad_record || r.records == 0) {
-        if (r.bad_record)
-            snprintf(err, err_len, "%s: record %d does not have the header's %d fields", path,
-                     r.bad_record, t->columns);
-        else
-            snprintf(err, err_len, "%s: %s", path,
-                     r.records == 0 ? "empty, expected a header line" : "not valid CSV");
-        csv_table_free(t);
-        return -1;
-    }
-    return 0;
 }
 
 static int write_row(FILE *f, const char *const *values, int columns)
@@ -187,7 +202,7 @@ int csv_table_write(const struct csv_table *t, const char *path)
     FILE *f = open_temp(path, tmp, sizeof tmp);
     if (!f)
         return -1;
-    int failed = write_row(f, (const char *const *)t->header, t->columns) != 0;
+    int failed = write_row(f, t->header, t->columns) != 0;
     for (int r = 0; r < t->rows && !failed; r++)
         failed = write_row(f, (const char *const *)&t->cells[(size_t)r * t->columns],
                            t->columns) != 0;

@@ -14,7 +14,8 @@
 #include "train.h"
 #include "train_run.h"
 
-enum { RUN_MAX_STATS = 8 };
+/* epochs.csv: 14 base columns, the method's, then method_seconds and seconds */
+enum { RUN_MAX_STATS = 8, RUN_MAX_COLUMNS = 14 + RUN_MAX_STATS + 2 };
 
 struct run {
     const struct train_options *o;
@@ -33,6 +34,7 @@ struct run {
     size_t total_params;
     char *config; /* options and data fingerprint, stored in every checkpoint */
     /* results */
+    const char *epoch_header[RUN_MAX_COLUMNS]; /* the table keeps pointers to these */
     struct csv_table epochs, layers;
     struct progress progress;
     double best_test_acc, final_test_acc, train_seconds;

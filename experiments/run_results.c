@@ -17,7 +17,8 @@ static const char *const epoch_columns[] = {
 /* the method's columns follow, then "method_seconds" and "seconds" */
 enum { BASE_COLUMNS = sizeof epoch_columns / sizeof epoch_columns[0], TAIL_COLUMNS = 2,
        MAX_COLUMNS = BASE_COLUMNS + RUN_MAX_STATS + TAIL_COLUMNS };
-static const char *const layer_columns[] = {"epoch", "layer", "total", "active"};
+_Static_assert((int)MAX_COLUMNS == (int)RUN_MAX_COLUMNS, "run.h sizes the epochs.csv header");
+static const char *layer_columns[] = {"epoch", "layer", "total", "active"};
 
 void run_path(const struct run *r, const char *file, char *out, size_t len)
 {
@@ -56,7 +57,7 @@ static int write_layer_rows(struct run *r, int epoch)
 /* the first epoch fixes the header; a resumed table must already have it */
 static int use_header(struct run *r, const struct method_stat *stats, int n_stats)
 {
-    const char *header[MAX_COLUMNS];
+    const char **header = r->epoch_header;
     const int columns = BASE_COLUMNS + n_stats + TAIL_COLUMNS;
     for (int i = 0; i < BASE_COLUMNS; i++)
         header[i] = epoch_columns[i];
@@ -190,7 +191,7 @@ static int restore_table(struct run *r, struct csv_table *t, const char *file, i
                 path, r->o->resume->path, next_epoch);
         return -1;
     }
-    if (csv_table_read(t, path, err, sizeof err) != 0) {
+    if (csv_table_read(path, t, err, sizeof err) != 0) {
         fprintf(stderr, "dsrbench train: %s\n", err);
         return -1;
     }

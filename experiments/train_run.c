@@ -208,7 +208,7 @@ static int build(struct run *r)
         .method = method,
         .sparsity = method->sparse ? (o->sparsity >= 0 ? o->sparsity : 0.9) : 0.0,
         .stream = rng_stream(o->seed, RNG_METHOD), .in_c = r->train.c, .in_h = r->pipe.out_h,
-        .in_w = r->pipe.out_w, .classes = r->train.classes};
+        .in_w = r->pipe.out_w, .classes = r->train.classes, .epochs = o->epochs};
     snprintf(r->sparsity, sizeof r->sparsity, "%g", run->sparsity);
     for (int i = 0; i < method->n_options; i++)
         run->option[i] = method->options[i].default_value;

@@ -16,47 +16,21 @@
 
 #include "method.h"
 #include "realloc.h"
+#include "realloc_schedule.h"
 
 enum dsr_option {
-    OPT_NP,
-    OPT_DELTA,
+    /* SCHEDULE_NP .. SCHEDULE_STOP_EPOCH come first (realloc_schedule.h) */
+    OPT_DELTA = SCHEDULE_OPTIONS,
     OPT_H0,
-    OPT_PERIOD,
-    OPT_DOUBLE_1,
-    OPT_DOUBLE_2,
-    OPT_DOUBLE_3,
-    OPT_STOP_EPOCH,
     DSR_OPTIONS
 };
 
-/* 0 asks for PAPER.md's value for the model (see resolve_defaults) */
+/* 0 asks for PAPER.md's value for the model */
 static const struct method_option dsr_options[DSR_OPTIONS] = {
-    [OPT_NP] = {"np", 0, 0, 1e9,
-                "target pruned per reallocation N_p (0: 20000 for WRN-28-2, scaled by the "
-                "sparse positions for other CIFAR-sized models; 400000 for ResNet-50)"},
+    REALLOC_SCHEDULE_OPTIONS,
     [OPT_DELTA] = {"delta", 0.1, 0, 1, "tolerance around N_p before H moves (0: 0.1)"},
     [OPT_H0] = {"h0", 1e-3, 0, 1e3, "initial pruning threshold H (0: 1e-3)"},
-    [OPT_PERIOD] = {"period", 0, 0, 1e9,
-                    "reallocation period P in iterations at epoch 0 (0: 100; ResNet-50 1000)"},
-    [OPT_DOUBLE_1] = {"p_epoch1", 0, 0, 1e6, "epoch where P first doubles (0: 25)"},
-    [OPT_DOUBLE_2] = {"p_epoch2", 0, 0, 1e6, "epoch where P doubles again (0: 80; ResNet-50 50)"},
-    [OPT_DOUBLE_3] = {"p_epoch3", 0, 0, 1e6,
-                      "epoch where P doubles a third time (0: 140; ResNet-50 75)"},
-    [OPT_STOP_EPOCH] = {"stop_epoch", 0, 0, 1e6,
-                        "first epoch without reallocation (0: 190; ResNet-50 95)"},
 };
-
-/* PAPER.md's setups: WRN-28-2 / CIFAR-10 and ResNet-50 / ImageNet. The CIFAR
- * N_p depends on the sparse store, so dsr_init resolves it. */
-static const double cifar_defaults[DSR_OPTIONS] = {
-    [OPT_DELTA] = 0.1, [OPT_H0] = 1e-3, [OPT_PERIOD] = 100, [OPT_DOUBLE_1] = 25, [OPT_DOUBLE_2] = 80,
-    [OPT_DOUBLE_3] = 140, [OPT_STOP_EPOCH] = 190};
-static const double imagenet_defaults[DSR_OPTIONS] = {
-    [OPT_NP] = 400000, [OPT_DELTA] = 0.1, [OPT_H0] = 1e-3, [OPT_PERIOD] = 1000, [OPT_DOUBLE_1] = 25, [OPT_DOUBLE_2] = 50,
-    [OPT_DOUBLE_3] = 75, [OPT_STOP_EPOCH] = 95};
-/* N_p for WRN-28-2 and its sparse positions: other CIFAR models scale N_p by size */
-#define WRN_28_2_NP 20000.0
-#define WRN_28_2_POSITIONS 1451520.0
 
 enum { DSR_STATS = 4 };
 
@@ -68,40 +42,14 @@ struct dsr_state {
     long reallocations;
 };
 
-static int is_count(double v)
-{
-    return v >= 0 && v == floor(v);
-}
-
 static int dsr_configure(struct method_run *run, struct model_spec *spec)
 {
-    const double *paper = spec->family == MODEL_RESNET_50 ? imagenet_defaults : cifar_defaults;
     double *o = run->option;
-    for (int i = 0; i < DSR_OPTIONS; i++)
-        if (o[i] == 0)
-            o[i] = paper[i];
-    if (!is_count(o[OPT_NP]) || !is_count(o[OPT_PERIOD]) || o[OPT_PERIOD] < 1 ||
-        !is_count(o[OPT_DOUBLE_1]) || !is_count(o[OPT_DOUBLE_2]) ||
-        !is_count(o[OPT_DOUBLE_3]) || !is_count(o[OPT_STOP_EPOCH])) {
-        fprintf(stderr, "dsrbench: dsr: np %g, period %g, p_epoch1..3 %g %g %g and stop_epoch "
-                        "%g must be whole numbers, period at least 1\n",
-                o[OPT_NP], o[OPT_PERIOD], o[OPT_DOUBLE_1], o[OPT_DOUBLE_2], o[OPT_DOUBLE_3],
-                o[OPT_STOP_EPOCH]);
-        return -1;
-    }
-    if (o[OPT_DOUBLE_1] > o[OPT_DOUBLE_2] || o[OPT_DOUBLE_2] > o[OPT_DOUBLE_3]) {
-        fprintf(stderr, "dsrbench: dsr: p_epoch1..3 = %g %g %g: expected them in rising order\n",
-                o[OPT_DOUBLE_1], o[OPT_DOUBLE_2], o[OPT_DOUBLE_3]);
-        return -1;
-    }
-    return 0;
-}
-
-/* WRN-28-2's N_p scaled by the model's sparse positions, at least 1 */
-static double scaled_np(const struct sparse_store *store)
-{
-    const double np = round(WRN_28_2_NP * (double)store->positions / WRN_28_2_POSITIONS);
-    return np < 1 ? 1 : np;
+    if (o[OPT_DELTA] == 0)
+        o[OPT_DELTA] = 0.1;
+    if (o[OPT_H0] == 0)
+        o[OPT_H0] = 1e-3;
+    return realloc_schedule_configure("dsr", o, spec);
 }
 
 static int dsr_init(struct method_run *run)
@@ -123,33 +71,16 @@ static int dsr_init(struct method_run *run)
         fprintf(stderr, "dsrbench: dsr: out of memory for the reallocation scratch\n");
         return -1;
     }
-    if (run->option[OPT_NP] == 0)
-        run->option[OPT_NP] = scaled_np(store);
+    realloc_schedule_resolve_np(run->option, store);
     st->threshold = run->option[OPT_H0];
     run->state = st;
     return 0;
 }
 
-/* P at this epoch: the base period, doubled at every boundary reached */
-static long period_at(const double *o, int epoch)
-{
-    long period = (long)o[OPT_PERIOD];
-    for (int b = OPT_DOUBLE_1; b <= OPT_DOUBLE_3; b++)
-        if (epoch >= (int)o[b])
-            period *= 2;
-    return period;
-}
-
-static int reallocates_after(const double *o, const struct train_position *pos)
-{
-    return pos->iteration != 0 && pos->epoch < (int)o[OPT_STOP_EPOCH] &&
-           pos->iteration % period_at(o, pos->epoch) == 0;
-}
-
 /* Algorithm 1's feedback: prune more when too few moved, fewer when too many */
 static void adapt_threshold(struct dsr_state *st, size_t pruned, const double *o)
 {
-    const double k = (double)pruned, np = o[OPT_NP], delta = o[OPT_DELTA];
+    const double k = (double)pruned, np = o[SCHEDULE_NP], delta = o[OPT_DELTA];
     if (k > (1 + delta) * np)
         st->threshold /= 2;
     else if (k < (1 - delta) * np)
@@ -182,7 +113,7 @@ static void dsr_after_step(void *ctx, struct net *net, const struct train_positi
 {
     struct method_run *run = ctx;
     (void)net;
-    if (reallocates_after(run->option, pos))
+    if (realloc_schedule_due(run->option, pos))
         reallocate(run, pos->iteration);
 }
 

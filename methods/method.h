@@ -35,6 +35,7 @@ struct method_run {
     void *state;
     /* the data's shape, known before configure (thin dense counts parameters) */
     int in_c, in_h, in_w, classes;
+    int epochs; /* of the whole run */
 };
 
 /* one method-specific column of the per-epoch CSV */

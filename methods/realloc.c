@@ -1,6 +1,7 @@
 #include "realloc.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,10 @@ int realloc_scratch_init(struct realloc_scratch *s, const struct sparse_store *s
         .offset = calloc(n, sizeof(size_t)),
         .pruned_now = calloc(store->positions > 0 ? store->positions : 1, 1),
         .candidates = malloc(largest * sizeof(int32_t)),
+        .ranked = malloc(largest * sizeof(uint64_t)),
     };
     if (!s->pruned || !s->survivors || !s->room || !s->grow || !s->share || !s->offset ||
-        !s->pruned_now || !s->candidates) {
+        !s->pruned_now || !s->candidates || !s->ranked) {
         realloc_scratch_free(s);
         return -1;
     }
@@ -43,6 +45,7 @@ void realloc_scratch_free(struct realloc_scratch *s)
     free(s->offset);
     free(s->pruned_now);
     free(s->candidates);
+    free(s->ranked);
     memset(s, 0, sizeof *s);
 }
 
@@ -102,6 +105,78 @@ size_t realloc_prune_below(struct sparse_store *store, double threshold,
                 realloc_prune_at(store, s, l, i);
     }
     return realloc_tally(store, s);
+}
+
+/* |w| then index in one integer: the bits of a non-negative float order like
+ * its value, so comparing keys compares magnitudes and breaks ties by index
+ * (a NaN ranks above every number) */
+static uint64_t magnitude_key(float w, size_t index)
+{
+    uint32_t bits;
+    memcpy(&bits, &w, sizeof bits);
+    return (uint64_t)(bits & 0x7fffffffu) << 32 | (uint64_t)index;
+}
+
+static uint64_t median_of_three(uint64_t a, uint64_t b, uint64_t c)
+{
+    if (a > b) {
+        const uint64_t t = a;
+        a = b;
+        b = t;
+    }
+    return c < a ? a : c > b ? b : c;
+}
+
+/* Wirth's selection (Hoare's find) with a median-of-three pivot: afterwards
+ * a[0..k) hold the k smallest keys, in no particular order; 0 < k < n. The
+ * keys are distinct, and the pivot is one of the keys in [lo, hi], so both
+ * scans stop inside the range. */
+static void select_smallest(uint64_t *a, ptrdiff_t n, ptrdiff_t k)
+{
+    ptrdiff_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        const uint64_t pivot = median_of_three(a[lo], a[lo + (hi - lo) / 2], a[hi]);
+        ptrdiff_t i = lo, j = hi;
+        do {
+            while (a[i] < pivot)
+                i++;
+            while (pivot < a[j])
+                j--;
+            if (i <= j) {
+                const uint64_t t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        } while (i <= j);
+        if (j < k)
+            lo = i;
+        if (k < i)
+            hi = j;
+    }
+}
+
+void realloc_prune_smallest(struct sparse_store *store, struct realloc_scratch *s, int tensor,
+                            size_t k)
+{
+    const struct param *p = store->tensors[tensor].param;
+    size_t n = 0;
+    for (size_t i = 0; i < p->count; i++)
+        if (p->mask[i])
+            s->ranked[n++] = magnitude_key(p->value[i], i);
+    if (k == 0 || n == 0)
+        return;
+    if (k < n)
+        select_smallest(s->ranked, (ptrdiff_t)n, (ptrdiff_t)k);
+    else
+        k = n;
+    for (size_t i = 0; i < k; i++)
+        realloc_prune_at(store, s, tensor, (size_t)(s->ranked[i] & 0xffffffffu));
+}
+
+void realloc_redistribute_same_tensor(struct realloc_scratch *s)
+{
+    for (int l = 0; l < s->count; l++)
+        s->grow[l] = s->pruned[l];
 }
 
 /* The first pass splits over every tensor (a full one overflows like any

@@ -23,6 +23,7 @@ struct realloc_scratch {
     uint8_t *pruned_now; /* per store position, tensors back to back: 1 = pruned in this step */
     size_t *offset;      /* each tensor's first position in pruned_now */
     int32_t *candidates; /* room of one tensor, as many as its largest has positions */
+    uint64_t *ranked;    /* realloc_prune_smallest's keys, as many as the largest tensor */
 };
 
 /* 0, or -1 when out of memory */
@@ -42,6 +43,17 @@ size_t realloc_tally(const struct sparse_store *store, struct realloc_scratch *s
  * keeps its lowest active index. Returns the total pruned (K). */
 size_t realloc_prune_below(struct sparse_store *store, double threshold,
                            struct realloc_scratch *s);
+
+/* SET's prune, for one tensor, between realloc_begin and realloc_tally:
+ * deactivates the k active entries of smallest |w| (all of them when k
+ * exceeds the active count). Ties in |w| go to the lower index first, so the
+ * choice is one fixed set for given values. A selection (quickselect on
+ * |w| then index), not a sort: linear time on average. */
+void realloc_prune_smallest(struct sparse_store *store, struct realloc_scratch *s, int tensor,
+                            size_t k);
+
+/* Regrowth where the pruning happened (SET, DeepR): grow[l] = pruned[l] */
+void realloc_redistribute_same_tensor(struct realloc_scratch *s);
 
 /* DSR's split of k regrown weights: G_l = round(k * R_l / sum R), half away
  * from zero; the rounding remainder to one uniformly random tensor; a tensor

@@ -4,12 +4,15 @@
 #include "method.h"
 
 extern const struct method method_dense, method_static;
-extern const struct method method_dsr;
+extern const struct method method_dsr, method_set, method_deepr, method_compressed;
 
 const struct method *const method_registry[] = {
     &method_dense,
     &method_static,
     &method_dsr,
+    &method_set,
+    &method_deepr,
+    &method_compressed,
     NULL,
 };
 

@@ -34,7 +34,8 @@ int method_fixture_try(struct method_fixture *f, const struct method *m, struct 
     cr_assert_eq(model_parse(model, &spec, err, sizeof err), 0, "%s", err);
     *f = (struct method_fixture){
         .run = {.method = m, .sparsity = s.sparsity, .stream = rng_stream(s.seed, RNG_METHOD),
-                .in_c = c, .in_h = h, .in_w = w, .classes = 10}};
+                .in_c = c, .in_h = h, .in_w = w, .classes = 10,
+                .epochs = s.epochs ? s.epochs : 1000}};
     for (int i = 0; i < m->n_options; i++)
         f->run.option[i] = m->options[i].default_value;
     apply_options(&f->run, s.options);

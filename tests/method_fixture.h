@@ -17,6 +17,7 @@ struct method_setup {
     int c, h, w;            /* 0: 1x28x28 */
     double sparsity;
     uint64_t seed;
+    int epochs;             /* of the run; 0: 1000 */
     const char *const *options; /* "name=value", NULL-terminated; NULL for none */
 };
 

@@ -14,20 +14,18 @@ passed=0 failed=0
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 
-run() { # out extra-flags...
-    out=$1
-    shift
-    "$bin" train --model lenet-300-100 --method dsr --method-option period=20 --epochs 3 \
-        --train-subset 3000 --test-subset 500 --threads 2 --out "$out" "$@"
-}
+flags="--model lenet-300-100 --method dsr --method-option period=20 --epochs 3
+       --train-subset 3000 --test-subset 500 --threads 2"
 # epochs.csv without the run id (first) and method_seconds, seconds (last two)
 results() { cut -d, -f2- "$1/epochs.csv" | sed 's/,[^,]*,[^,]*$//'; }
 sums() { (cd "$1" && md5sum -- *); }
 
-run "$tmp/full" 2>"$tmp/full.log"
+# shellcheck disable=SC2086 # $flags is a list of words
+"$bin" train $flags --out "$tmp/full" 2>"$tmp/full.log"
 
 # the same run, killed once its first end-of-epoch checkpoint is written
-run "$tmp/cut" 2>"$tmp/cut.log" &
+# shellcheck disable=SC2086
+"$bin" train $flags --out "$tmp/cut" 2>"$tmp/cut.log" &
 pid=$!
 while [ ! -e "$tmp/cut/last.ckpt" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
 kill -9 "$pid" 2>/dev/null || true

@@ -39,6 +39,7 @@ struct run {
     struct progress progress;
     double best_test_acc, final_test_acc, train_seconds;
     int resumed_from; /* the epoch a resume started at; -1 for a new run */
+    int lock_fd;      /* <out>/.dsrbench.lock, held while the run lives; -1 before */
 };
 
 /* run_results.c: epochs.csv, layers.csv and manifest.ini */

@@ -1,14 +1,18 @@
 /* train_run in steps: resolve the options, load the data, build the model and
  * method, start a new run or resume one, train. Each step returns an exit
  * status (0 to go on) and leaves what it made in struct run for run_free. */
+#define _DEFAULT_SOURCE /* flock */
 #include "train_run.h"
 
 #include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -253,9 +257,37 @@ static void announce(const struct run *r, const char *what)
             r->test.count, run_active_params(r), r->total_params, r->o->out);
 }
 
+/* One process per run folder: a second one (a resume of a run that is still
+ * going, a runner started twice) would race it on every file. The lock goes
+ * away with the process, however it ends. */
+static int lock_folder(struct run *r)
+{
+    char path[4200];
+    run_path(r, ".dsrbench.lock", path, sizeof path);
+    r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (r->lock_fd < 0) {
+        fprintf(stderr, "dsrbench train: cannot open %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "dsrbench train: %s is in use by another dsrbench process (%s is "
+                        "locked)\n", r->o->out, path);
+        return 2;
+    }
+    return 0;
+}
+
 static int start(struct run *r)
 {
-    if (make_dirs(r->o->out) != 0 || run_write_manifest(r, "running") != 0)
+    if (make_dirs(r->o->out) != 0)
+        return 1;
+    /* checked again under the lock: another run may have started here meanwhile */
+    const int locked = lock_folder(r);
+    if (locked != 0)
+        return locked;
+    if (check_out_is_free(r->o->out) != 0)
+        return 2;
+    if (run_write_manifest(r, "running") != 0)
         return 1;
     if (r->o->save_initial && run_save_checkpoint(r, "initial.ckpt") != 0)
         return 1;
@@ -267,6 +299,9 @@ static int start(struct run *r)
 static int resume(struct run *r)
 {
     const int next_epoch = r->o->resume->meta.next_epoch;
+    const int locked = lock_folder(r);
+    if (locked != 0)
+        return locked;
     if (run_restore_checkpoint(r) != 0 || run_restore_results(r, next_epoch) != 0)
         return 1;
     r->resumed_from = next_epoch;
@@ -323,11 +358,13 @@ static void run_free(struct run *r)
     dataset_free(&r->train);
     dataset_free(&r->test);
     free(r->config);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
 }
 
 int train_run(const struct train_options *o)
 {
-    struct run r = {.o = o, .resumed_from = -1};
+    struct run r = {.o = o, .resumed_from = -1, .lock_fd = -1};
     int status = resolve(&r);
     if (status == 0)
         status = load_data(&r);

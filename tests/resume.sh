@@ -51,12 +51,14 @@ if grep -q "status = complete" "$tmp/cut/manifest.ini" &&
     grep -q "resumed_from_epoch = " "$tmp/cut/manifest.ini"; then pass; else
     fail "the resumed manifest is not complete with resumed_from_epoch:"; cat "$tmp/cut/manifest.ini"; fi
 
+# $holder: a command prefix to run dsrbench under (flock), empty for none
+holder=
 expect_refusal() { # folder status message-fragment resume-args...
     folder=$1 want=$2 text=$3
     shift 3
     sums "$folder" >"$tmp/before"
     set +e
-    "$bin" train "$@" >"$tmp/out" 2>&1
+    $holder "$bin" train "$@" >"$tmp/out" 2>&1
     status=$?
     set -e
     if [ "$status" -eq "$want" ] && grep -qF -- "$text" "$tmp/out"; then pass; else
@@ -82,6 +84,10 @@ expect_refusal "$tmp/other" 2 "--seed: this command gives '2', the run in $tmp/o
     --seed 2 --resume "$tmp/other"
 # a new run never writes over an interrupted one
 expect_refusal "$tmp/other" 2 "already holds a run" --out "$tmp/other"
+# nor does a second process while another holds the folder's lock
+holder="flock $tmp/other/.dsrbench.lock"
+expect_refusal "$tmp/other" 2 "is in use by another dsrbench process" --resume "$tmp/other"
+holder=
 
 echo "resume: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

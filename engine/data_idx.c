@@ -51,8 +51,10 @@ static int stream_failed(struct idx_file *f)
 static int rest_of_stream_failed(struct idx_file *f)
 {
     char scratch[LABEL_CHUNK];
-    while (gzread(f->gz, scratch, sizeof scratch) > 0)
-        continue;
+    int got;
+    do
+        got = gzread(f->gz, scratch, sizeof scratch);
+    while (got > 0);
     return stream_failed(f);
 }
 

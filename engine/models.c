@@ -66,34 +66,62 @@ void model_name(const struct model_spec *spec, char *out, size_t out_len)
     }
 }
 
-static int scaled(double channels, double scale)
+int model_stage_widths(const struct model_spec *spec, double widths[MODEL_MAX_STAGES])
 {
-    int c = (int)lround(channels * scale);
+    switch (spec->family) {
+    case MODEL_LENET_300_100:
+        widths[0] = 300, widths[1] = 100;
+        return 2;
+    case MODEL_LENET_5:
+        widths[0] = 20, widths[1] = 50, widths[2] = 500;
+        return 3;
+    case MODEL_WRN:
+        widths[0] = 16;
+        for (int g = 0; g < 3; g++)
+            widths[g + 1] = 16.0 * spec->width * (1 << g);
+        return 4;
+    case MODEL_RESNET_50:
+        widths[0] = 64;
+        for (int g = 0; g < 4; g++)
+            widths[g + 1] = 64 << g;
+        return 5;
+    }
+    return 0;
+}
+
+/* a stage's width: the explicit one, else the published one times width_scale */
+static int stage(const struct model_spec *spec, int i)
+{
+    if (spec->stage_width[i] > 0)
+        return spec->stage_width[i];
+    double widths[MODEL_MAX_STAGES];
+    model_stage_widths(spec, widths);
+    const int c = (int)lround(widths[i] * spec->width_scale);
     return c < 1 ? 1 : c;
 }
 
-static void build_lenet_300_100(struct net *net, double scale, int classes)
+static void build_lenet_300_100(struct net *net, const struct model_spec *spec, int classes)
 {
     int x = net_flatten(net, 0);
-    x = net_linear(net, "fc1", x, scaled(300, scale), 1);
+    x = net_linear(net, "fc1", x, stage(spec, 0), 1);
     x = net_relu(net, x);
-    x = net_linear(net, "fc2", x, scaled(100, scale), 1);
+    x = net_linear(net, "fc2", x, stage(spec, 1), 1);
     x = net_relu(net, x);
     net_linear(net, "fc3", x, classes, 1);
 }
 
-static int build_lenet_5(struct net *net, double scale, int classes)
+static int build_lenet_5(struct net *net, const struct model_spec *spec, int classes)
 {
-    int x = net_conv(net, "conv1", 0, scaled(20, scale), 5, 1, 0, 1, 0);
+    int x = net_conv(net, "conv1", 0, stage(spec, 0), 5, 1, 0, 1, 0);
     if (x < 0)
         return -1;
     x = net_maxpool(net, x, 2, 2, 0);
-    x = x < 0 ? x : net_conv(net, "conv2", x, scaled(50, scale), 5, 1, 0, 1, 1);
+    x = x < 0 ? x : net_conv(net, "conv2", x, stage(spec, 1), 5, 1, 0, 1, 1);
     x = x < 0 ? x : net_maxpool(net, x, 2, 2, 0);
     if (x < 0)
         return -1;
     x = net_flatten(net, x);
-    x = net_linear(net, "fc1", x, scaled(500, scale), 1);
+    x = net_linear(net, "fc1", x, stage(spec, 2), 1);
     x = net_relu(net, x);
     net_linear(net, "fc2", x, classes, 1);
     return 0;
@@ -126,9 +154,9 @@ static int wrn_block(struct net *net, const char *prefix, int x, int out_c, int 
 static int build_wrn(struct net *net, const struct model_spec *spec, int classes)
 {
     const int blocks = (spec->depth - 4) / 6;
-    int x = net_conv(net, "conv1", 0, scaled(16, spec->width_scale), 3, 1, 1, 0, 0);
+    int x = net_conv(net, "conv1", 0, stage(spec, 0), 3, 1, 1, 0, 0);
     for (int g = 0; g < 3 && x >= 0; g++) {
-        const int width = scaled(16.0 * spec->width * (1 << g), spec->width_scale);
+        const int width = stage(spec, g + 1);
         for (int b = 0; b < blocks && x >= 0; b++) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "block%d.%d", g + 1, b);
@@ -174,16 +202,16 @@ static int bottleneck(struct net *net, const char *prefix, int x, int planes, in
     return shortcut < 0 ? -1 : net_relu(net, net_add(net, shortcut, y));
 }
 
-static int build_resnet_50(struct net *net, double scale, int classes)
+static int build_resnet_50(struct net *net, const struct model_spec *spec, int classes)
 {
     static const int blocks[4] = {3, 4, 6, 3};
-    int x = conv_bn(net, "conv1", "bn1", 0, scaled(64, scale), 7, 2, 3, 0);
+    int x = conv_bn(net, "conv1", "bn1", 0, stage(spec, 0), 7, 2, 3, 0);
     x = x < 0 ? x : net_maxpool(net, net_relu(net, x), 3, 2, 1);
     for (int g = 0; g < 4 && x >= 0; g++) {
         for (int b = 0; b < blocks[g] && x >= 0; b++) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "layer%d.%d", g + 1, b);
-            x = bottleneck(net, prefix, x, scaled(64 << g, scale), (g > 0 && b == 0) ? 2 : 1);
+            x = bottleneck(net, prefix, x, stage(spec, g + 1), (g > 0 && b == 0) ? 2 : 1);
         }
     }
     if (x < 0)
@@ -199,10 +227,10 @@ struct net *model_build(const struct model_spec *spec, int in_c, int in_h, int i
     struct net *net = net_create(in_c, in_h, in_w);
     int ok = 0;
     switch (spec->family) {
-    case MODEL_LENET_300_100: build_lenet_300_100(net, spec->width_scale, classes); break;
-    case MODEL_LENET_5: ok = build_lenet_5(net, spec->width_scale, classes); break;
+    case MODEL_LENET_300_100: build_lenet_300_100(net, spec, classes); break;
+    case MODEL_LENET_5: ok = build_lenet_5(net, spec, classes); break;
     case MODEL_WRN: ok = build_wrn(net, spec, classes); break;
-    case MODEL_RESNET_50: ok = build_resnet_50(net, spec->width_scale, classes); break;
+    case MODEL_RESNET_50: ok = build_resnet_50(net, spec, classes); break;
     }
     if (ok != 0) {
         char name[64];

@@ -11,13 +11,25 @@
 
 enum model_family { MODEL_LENET_300_100, MODEL_LENET_5, MODEL_WRN, MODEL_RESNET_50 };
 
+/* A stage is a set of layers that share one width: LeNet-300-100 fc1, fc2;
+ * LeNet-5 conv1, conv2, fc1; WRN the stem and groups 1-3; ResNet-50 the stem
+ * and the planes of stages 1-4. */
+#define MODEL_MAX_STAGES 5
+
 struct model_spec {
     enum model_family family;
     int depth;          /* WRN only: 6n+4 */
     double width;       /* WRN only: widening factor k */
     double width_scale; /* multiplies every layer's width (1 = as published) */
+    /* > 0: the stage's width in channels instead of its published width times
+     * width_scale rounded to the nearest (thin dense rounds stages up or down
+     * to match a parameter budget) */
+    int stage_width[MODEL_MAX_STAGES];
 };
 
+/* the model's stages and their published widths (before width_scale);
+ * returns how many */
+int model_stage_widths(const struct model_spec *spec, double widths[MODEL_MAX_STAGES]);
 /* "lenet-300-100", "lenet-5", "wrn-D-K", "resnet-50"; on failure writes why into err */
 int model_parse(const char *name, struct model_spec *spec, char *err, size_t err_len);
 /* canonical name back, e.g. "wrn-28-2" */

@@ -275,22 +275,25 @@ void net_free(struct net *net)
     free(net);
 }
 
+void param_init_values(const struct param *p, float *out, size_t n, struct rng *stream)
+{
+    const float he_std = p->fan > 0 ? sqrtf(2.0f / (float)p->fan) : 0.0f;
+    const float bound = p->fan > 0 ? 1.0f / sqrtf((float)p->fan) : 0.0f;
+    for (size_t j = 0; j < n; j++) {
+        switch (p->init) {
+        case INIT_HE_FAN_OUT: out[j] = he_std * rng_normal(stream); break;
+        case INIT_UNIFORM_FAN_IN: out[j] = bound * (2.0f * rng_uniform(stream) - 1.0f); break;
+        case INIT_ZERO: out[j] = 0.0f; break;
+        case INIT_ONE: out[j] = 1.0f; break;
+        }
+    }
+}
+
 void net_init_params(struct net *net, struct rng *weight_stream)
 {
     for (int i = 0; i < net->n_params; i++) {
         struct param *p = net->params[i];
-        const float he_std = p->fan > 0 ? sqrtf(2.0f / (float)p->fan) : 0.0f;
-        const float bound = p->fan > 0 ? 1.0f / sqrtf((float)p->fan) : 0.0f;
-        for (size_t j = 0; j < p->count; j++) {
-            switch (p->init) {
-            case INIT_HE_FAN_OUT: p->value[j] = he_std * rng_normal(weight_stream); break;
-            case INIT_UNIFORM_FAN_IN:
-                p->value[j] = bound * (2.0f * rng_uniform(weight_stream) - 1.0f);
-                break;
-            case INIT_ZERO: p->value[j] = 0.0f; break;
-            case INIT_ONE: p->value[j] = 1.0f; break;
-            }
-        }
+        param_init_values(p, p->value, p->count, weight_stream);
         param_zero_masked(p, p->value);
     }
     for (int i = 0; i < net->n_layers; i++) {

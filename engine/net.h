@@ -89,6 +89,9 @@ void net_free(struct net *net);
 /* draws every parameter from its initializer, in table order, and resets the
  * batch-norm running statistics */
 void net_init_params(struct net *net, struct rng *weight_stream);
+/* n values drawn from p's initializer (methods that draw their own weights,
+ * e.g. HashedNet's shared banks, draw them from the same distribution) */
+void param_init_values(const struct param *p, float *out, size_t n, struct rng *stream);
 /* allocates activations for batches of up to `capacity` images */
 int net_set_capacity(struct net *net, int capacity);
 

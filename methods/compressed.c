@@ -126,9 +126,7 @@ static int compressed_stats(struct method_run *run, struct method_stat *out, int
         {"pruned", (double)st->pruned},
         {"prunes_done", (double)st->prunes_done},
     };
-    const int n = max < 2 ? max : 2;
-    for (int i = 0; i < n; i++)
-        out[i] = stats[i];
+    const int n = method_stats_copy(out, max, stats, 2);
     st->pruned = 0;
     return n;
 }

@@ -298,9 +298,7 @@ static int deepr_stats(struct method_run *run, struct method_stat *out, int max)
         {"grown", (double)st->grown},
         {"rewiring_steps", (double)st->rewiring_steps},
     };
-    const int n = DEEPR_STATS < max ? DEEPR_STATS : max;
-    for (int i = 0; i < n; i++)
-        out[i] = stats[i];
+    const int n = method_stats_copy(out, max, stats, DEEPR_STATS);
     st->flipped = st->grown = 0;
     st->rewiring_steps = 0;
     return n;

@@ -126,9 +126,7 @@ static int dsr_stats(struct method_run *run, struct method_stat *out, int max)
         {"grown", (double)st->grown},
         {"reallocations", (double)st->reallocations},
     };
-    const int n = DSR_STATS < max ? DSR_STATS : max;
-    for (int i = 0; i < n; i++)
-        out[i] = stats[i];
+    const int n = method_stats_copy(out, max, stats, DSR_STATS);
     st->pruned = st->grown = 0;
     st->reallocations = 0;
     return n;

@@ -84,6 +84,16 @@ struct method {
     void (*free_state)(struct method_run *run);
 };
 
+/* for stats hooks: copies the method's n columns to out, at most max of them */
+static inline int method_stats_copy(struct method_stat *out, int max,
+                                    const struct method_stat *stats, int n)
+{
+    const int k = n < max ? n : max;
+    for (int i = 0; i < k; i++)
+        out[i] = stats[i];
+    return k;
+}
+
 /* NULL when unknown */
 const struct method *method_find(const char *name);
 /* the registry, NULL-terminated */

@@ -5,6 +5,7 @@
 
 extern const struct method method_dense, method_static;
 extern const struct method method_dsr, method_set, method_deepr, method_compressed;
+extern const struct method method_hashednet, method_thin_dense;
 
 const struct method *const method_registry[] = {
     &method_dense,
@@ -13,6 +14,8 @@ const struct method *const method_registry[] = {
     &method_set,
     &method_deepr,
     &method_compressed,
+    &method_hashednet,
+    &method_thin_dense,
     NULL,
 };
 

@@ -146,9 +146,7 @@ static int set_stats(struct method_run *run, struct method_stat *out, int max)
         {"grown", (double)st->grown},
         {"reallocations", (double)st->reallocations},
     };
-    const int n = SET_STATS < max ? SET_STATS : max;
-    for (int i = 0; i < n; i++)
-        out[i] = stats[i];
+    const int n = method_stats_copy(out, max, stats, SET_STATS);
     st->pruned = st->grown = 0;
     st->reallocations = 0;
     return n;

@@ -58,6 +58,17 @@ expect 1 "$tmp/nowhere" train --data-dir "$tmp/nowhere" --out "$tmp/f"
 expect 2 "--input '3x32'" info --model wrn-28-2 --input 3x32
 expect 2 "--model is required" info
 expect 2 "cannot take 1x4x4 inputs" info --model lenet-5 --input 1x4x4
+expect 2 "--sparsity and --method-option need a --method" info --model wrn-28-2 --sparsity 0.5
+expect 2 "--method 'magic' is unknown" info --model wrn-28-2 --method magic
+expect 2 "--method dense is dense and takes no --sparsity" info --model wrn-28-2 --method dense --sparsity 0.5
+expect 2 "method thin-dense has no option 'np'" info --model wrn-28-2 --method thin-dense --method-option np=5
+expect 2 "reference=1 has released widths only for WRN models" info --model lenet-300-100 --method thin-dense --method-option reference=1
+expect 2 "not wrn-28-2 at sparsity 0.75" info --model wrn-28-2 --method thin-dense --sparsity 0.75 --method-option reference=1
+expect 2 "the closest, factor 0.0266 with round_up=2, gives 5559 (-3.05%)" info --model lenet-300-100 --method thin-dense --sparsity 0.98
+expect 0 "active             27,030" info --model lenet-300-100 --method hashednet --sparsity 0.9
+expect 0 "budget             161229" info --model wrn-28-2 --method thin-dense --sparsity 0.9
+expect 0 "thin-dense" methods
+expect 0 "hashednet" methods
 
 # a finished run is never overwritten
 mkdir -p "$tmp/done"

@@ -17,6 +17,7 @@ union guard_header {
         const char *what;
         size_t bytes;
     } info;
+    /* cppcheck-suppress unusedStructMember ; only its alignment matters */
     max_align_t align;
 };
 

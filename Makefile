@@ -21,7 +21,7 @@ TEST_SRC := $(wildcard tests/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=build/%.o)
 DEPFILES := $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) build/experiments/main.d
 
-.PHONY: all deps test check clean fixtures data-cifar10 docker-check FORCE
+.PHONY: all deps test check lint clean fixtures data-cifar10 docker-check FORCE
 all: bin/dsrbench
 
 deps:
@@ -57,6 +57,13 @@ bin/dsrbench-tests: $(TEST_OBJ) build/libdsrbench.a
 # build below sees them), then the build and every suite.
 test: deps
 	@$(MAKE) --no-print-directory check
+
+# cppcheck over every source; Criterion's Test() macros are unknown to it
+CPPCHECK := cppcheck --enable=warning,style,performance --inline-suppr -q --error-exitcode=1 \
+            -Iengine -Imethods -Iexperiments -Itests
+lint:
+	$(CPPCHECK) $(LIB_SRC) experiments/main.c
+	$(CPPCHECK) --suppress=unknownMacro $(TEST_SRC)
 
 check: bin/dsrbench bin/dsrbench-tests
 	OMP_WAIT_POLICY=passive ./bin/dsrbench-tests --jobs 2 2>&1

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "flags.h"
+#include "method.h"
 #include "models.h"
 #include "schedule.h"
 #include "train_run.h"
@@ -83,12 +84,18 @@ int cmd_train(int argc, char **argv)
 {
     struct train_options o;
     train_options_defaults(&o);
-    const char *resume_dir = NULL;
+    const char *resume_dir = NULL, *ablation = NULL;
     struct flag_list method_options = {0};
     struct flag flags[] = {
         {"model", FLAG_STRING, &o.model, 0, 0, "M", "model (default lenet-300-100)", 0},
         {"method", FLAG_STRING, &o.method, 0, 0, "X",
          "training method (default dense; dsrbench methods lists them)", 0},
+        {"ablation", FLAG_STRING, &ablation, 0, 0, "A",
+         "train an RQ3 ablation instead of a method (dsrbench methods lists them)", 0},
+        {"from", FLAG_STRING, &o.from, 0, 0, "DIR",
+         "a finished run to start from (ablations; compressed: a trained dense run)", 0},
+        {"width-factor", FLAG_DOUBLE, &o.width_factor, 0.001, 64, "F",
+         "thin-dense: this width factor instead of the solved one", 0},
         {"sparsity", FLAG_DOUBLE, &o.sparsity, 0, 0.999999, "S",
          "fraction of sparse-eligible weights that are zero (sparse methods; default 0.9)", 0},
         {"method-option", FLAG_STRING_LIST, &method_options, 0, 0, "NAME=VALUE",
@@ -132,6 +139,7 @@ int cmd_train(int argc, char **argv)
     const int rc = flags_parse(flags, n, argc, argv, 2, "dsrbench train", head);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
+    const int method_given = flag_find(flags, n, "method")->seen;
     struct checkpoint ckpt = {0};
     char *saved_options = NULL, *options_text = NULL, *command = NULL;
     int status = 0;
@@ -139,6 +147,20 @@ int cmd_train(int argc, char **argv)
         status = prepare_resume(flags, n, resume_dir, &ckpt, &saved_options);
         o.out = resume_dir;
         o.resume = &ckpt;
+    }
+    /* after a resume: --ablation may come back from the run's saved options */
+    if (status == 0 && ablation) {
+        if (method_given) {
+            fprintf(stderr, "dsrbench train: give --method or --ablation, not both\n");
+            status = 2;
+        }
+        if (status == 0 && !ablation_find(ablation)) {
+            fprintf(stderr, "dsrbench train: --ablation '%s' is unknown (dsrbench methods lists "
+                            "the ablations)\n", ablation);
+            status = 2;
+        }
+        if (status == 0)
+            o.method = ablation;
     }
     /* --lr is 0 unless given, here or in the resumed run's options */
     if (status == 0 && o.lr > 0 && !lr_schedule_is_preset(o.lr_schedule)) {

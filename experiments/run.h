@@ -39,6 +39,9 @@ struct run {
     struct progress progress;
     double best_test_acc, final_test_acc, train_seconds;
     int resumed_from; /* the epoch a resume started at; -1 for a new run */
+    struct method_source source; /* --from: the run this one starts from */
+    char source_method[64];
+    int sparsity_from_source; /* no --sparsity: the source run's */
     int lock_fd;      /* <out>/.dsrbench.lock, held while the run lives; -1 before */
 };
 
@@ -52,6 +55,10 @@ int run_record_epoch(struct run *r, const struct epoch_result *result);
 int run_write_manifest(const struct run *r, const char *status);
 /* a resume: reads the tables back, keeping the rows of epochs before next_epoch */
 int run_restore_results(struct run *r, int next_epoch);
+
+/* run_source.c: reads and checks --from's manifest (complete, same model and
+ * data) into r->source; the method must take --from, or need it. 0 or 2. */
+int run_read_source(struct run *r);
 
 /* run_checkpoint.c */
 /* the text stored in checkpoints: the saved options plus the data's fingerprint */

@@ -149,6 +149,9 @@ int run_write_manifest(const struct run *r, const char *status)
                 o->data_dir ? o->data_dir : "(default)");
     for (int i = 0; i < r->method->n_options; i++)
         text_printf(&t, "method.%s = %g\n", r->method->options[i].name, m->option[i]);
+    if (m->source)
+        text_printf(&t, "from = %s\nfrom_method = %s\nfrom_seed = %llu\n", m->source->dir,
+                    m->source->method, (unsigned long long)m->source->seed);
     text_printf(&t, "train_examples = %d\ntest_examples = %d\ninput = %dx%dx%d\nclasses = %d\n",
                 r->train.count, r->test.count, r->train.c, r->pipe.out_h, r->pipe.out_w,
                 r->train.classes);

@@ -127,6 +127,9 @@ static int resolve(struct run *r)
                 o->augment);
         return 2;
     }
+    const int source = run_read_source(r);
+    if (source != 0)
+        return source;
     if (!o->resume && check_out_is_free(o->out) != 0)
         return 2;
     /* the folder's name, also when given as "runs/x/" */
@@ -201,6 +204,22 @@ static int set_method_option(struct method_run *run, const char *text)
     return -1;
 }
 
+/* --width-factor: the thin-dense width as a flag of its own */
+static int set_width_factor(struct method_run *run, double factor)
+{
+    const struct method *m = run->method;
+    for (int i = 0; i < m->n_options; i++) {
+        if (strcmp(m->options[i].name, "width_factor") == 0) {
+            run->option[i] = factor;
+            return 0;
+        }
+    }
+    fprintf(stderr, "dsrbench train: --width-factor %g: method %s has no width to set (it "
+                    "applies to thin-dense)\n",
+            factor, m->name);
+    return -1;
+}
+
 /* the model, its weights and masks from the seed, the method's state and the
  * trainer: exactly what a new run starts from, and what a resume overwrites */
 static int build(struct run *r)
@@ -208,9 +227,13 @@ static int build(struct run *r)
     const struct train_options *o = r->o;
     const struct method *method = r->method;
     struct method_run *run = &r->method_run;
+    const double sparsity = r->sparsity_from_source ? r->source.sparsity
+                            : o->sparsity >= 0        ? o->sparsity
+                                                      : 0.9;
     *run = (struct method_run){
         .method = method,
-        .sparsity = method->sparse ? (o->sparsity >= 0 ? o->sparsity : 0.9) : 0.0,
+        .sparsity = method->sparse ? sparsity : 0.0,
+        .source = o->from ? &r->source : NULL,
         .stream = rng_stream(o->seed, RNG_METHOD), .in_c = r->train.c, .in_h = r->pipe.out_h,
         .in_w = r->pipe.out_w, .classes = r->train.classes, .epochs = o->epochs};
     snprintf(r->sparsity, sizeof r->sparsity, "%g", run->sparsity);
@@ -219,12 +242,17 @@ static int build(struct run *r)
     for (int i = 0; i < o->n_method_options; i++)
         if (set_method_option(run, o->method_options[i]) != 0)
             return 2;
+    if (o->width_factor > 0 && set_width_factor(run, o->width_factor) != 0)
+        return 2;
+    /* configure refuses options (the message is on stderr): a usage error */
     if (method->configure && method->configure(run, &r->spec) != 0)
-        return 1;
+        return 2;
     r->net = model_build(&r->spec, r->train.c, r->pipe.out_h, r->pipe.out_w, r->train.classes);
     if (!r->net)
         return 1;
     run->net = r->net;
+    model_name(&r->spec, r->model, sizeof r->model);
+    run->model_name = r->model;
     struct rng weight_stream = rng_stream(o->seed, RNG_WEIGHT_INIT);
     net_init_params(r->net, &weight_stream);
     if (method->sparse && method->mask != MASK_NONE) {
@@ -242,7 +270,6 @@ static int build(struct run *r)
         fprintf(stderr, "dsrbench train: out of memory for batch %d\n", o->batch);
         return 1;
     }
-    model_name(&r->spec, r->model, sizeof r->model);
     r->total_params = net_param_count(r->net);
     r->config = run_config_text(r);
     return 0;

@@ -15,7 +15,9 @@
 
 struct train_options {
     const char *model;
-    const char *method;      /* a name from methods/registry.c */
+    const char *method;      /* a method or ablation from methods/registry.c */
+    const char *from;        /* a finished run the method starts from; NULL: none */
+    double width_factor;     /* > 0: the thin-dense width; 0: solved */
     double sparsity;         /* < 0: 0.9 for sparse methods; dense methods take none */
     const char *const *method_options; /* "name=value" strings for the method's table */
     int n_method_options;

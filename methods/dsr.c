@@ -14,19 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "method.h"
+#include "dsr.h"
 #include "realloc.h"
-#include "realloc_schedule.h"
 
 enum dsr_option {
     /* SCHEDULE_NP .. SCHEDULE_STOP_EPOCH come first (realloc_schedule.h) */
     OPT_DELTA = SCHEDULE_OPTIONS,
     OPT_H0,
-    DSR_OPTIONS
 };
 
 /* 0 asks for PAPER.md's value for the model */
-static const struct method_option dsr_options[DSR_OPTIONS] = {
+const struct method_option dsr_options[DSR_OPTIONS] = {
     REALLOC_SCHEDULE_OPTIONS,
     [OPT_DELTA] = {"delta", 0.1, 0, 1, "tolerance around N_p before H moves (0: 0.1)"},
     [OPT_H0] = {"h0", 1e-3, 0, 1e3, "initial pruning threshold H (0: 1e-3)"},

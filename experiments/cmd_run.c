@@ -36,18 +36,19 @@ int cmd_run(int argc, char **argv)
         {"results", FLAG_STRING, &results, 0, 0, "DIR", "results folder (default results)", 0},
     };
     const int n = sizeof flags / sizeof flags[0];
-    if (argc >= 3 && strncmp(argv[2], "--", 2) != 0) {
-        const int rc = flags_parse(flags, n, argc, argv, 3, "dsrbench run", usage);
-        if (rc != 0)
-            return rc > 0 ? 0 : 2;
-    } else {
-        const int rc = flags_parse(flags, n, argc, argv, 2, "dsrbench run", usage);
-        if (rc != 0)
-            return rc > 0 ? 0 : 2;
+    if (argc < 3 || argv[2][0] == '-') {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                flags_usage(stdout, flags, n, usage);
+                return 0;
+            }
         fprintf(stderr, "dsrbench run: the spec file comes first: dsrbench run SPEC [options] "
                         "(see dsrbench run --help)\n");
         return 2;
     }
+    const int parsed = flags_parse(flags, n, argc, argv, 3, "dsrbench run", usage);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
     char err[2048];
     struct spec_file spec;
     if (spec_read(argv[2], &spec, err, sizeof err) != 0) {

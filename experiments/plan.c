@@ -535,13 +535,19 @@ static char *experiment_name(const struct spec_file *f, char *err, size_t err_le
 static int build(struct builder *b, struct plan *out)
 {
     const char *profile = b->o->profile;
-    struct grid grids[256];
+    enum { MAX_GRIDS = 256 };
+    struct grid grids[MAX_GRIDS];
     int n_grids = 0;
     const size_t plen = strlen(profile);
-    for (int i = 0; i < b->f->n_sections && n_grids < 256; i++) {
+    for (int i = 0; i < b->f->n_sections; i++) {
         const struct spec_section *s = &b->f->sections[i];
-        if (strncmp(s->name, profile, plen) == 0 && s->name[plen] == '.')
-            grids[n_grids++] = (struct grid){b->f, profile, s->name, s->name + plen + 1, s->line};
+        if (strncmp(s->name, profile, plen) != 0 || s->name[plen] != '.')
+            continue;
+        if (n_grids == MAX_GRIDS)
+            return spec_error(b->err, b->err_len, b->f, s->line, NULL,
+                              "[%s]: more than %d grids in profile %s", s->name, MAX_GRIDS,
+                              profile);
+        grids[n_grids++] = (struct grid){b->f, profile, s->name, s->name + plen + 1, s->line};
     }
     if (n_grids == 0) {
         char known[512];

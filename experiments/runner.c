@@ -45,7 +45,8 @@ struct session {
     double *elapsed;      /* for the ETA: seconds so far of running runs, else -1 */
     pid_t pid[MAX_JOBS];
     int slot_run[MAX_JOBS];
-    int running, finished, to_run, failed;
+    int running, finished, to_run, failed; /* finished: complete, failed or blocked */
+    int completed;                         /* complete in this session */
     struct run_eta eta;
     char summary_path[4200];
 };
@@ -277,6 +278,9 @@ static int start(struct session *s, int i)
     if (pid < 0) {
         s->status[i] = "failed";
         s->failed++;
+        s->finished++;
+        line_prefix(s, i);
+        fprintf(stderr, "FAILED  %s: could not start it\n", r->id);
         return -1;
     }
     int slot = 0;
@@ -313,6 +317,7 @@ static void finish(struct session *s, int slot, int wait_status)
     if (ok) {
         s->status[i] = "complete";
         s->finished++;
+        s->completed++;
         run_eta_observe(&s->eta, i, seconds); /* with start-up and data loading */
         fprintf(stderr, "done    %s in %s, test acc %s%%", r->id, took, rec.final_test_acc);
     } else if (stop_signal) {
@@ -348,6 +353,7 @@ static int next_ready(struct session *s)
             s->waiting[i] = 0;
             s->status[i] = "blocked";
             s->failed++;
+            s->finished++;
             line_prefix(s, i);
             fprintf(stderr, "blocked %s: the run it reads, %s, failed\n", p->runs[i].id,
                     p->runs[src].id);
@@ -396,7 +402,7 @@ static int report(const struct session *s, double seconds)
     }
     fprintf(stderr, "dsrbench run: %s, profile %s: %d of %d runs complete (%d run now) in %s; "
                     "summary %s\n",
-            p->experiment, p->profile, done, selected, s->finished - s->failed, took,
+            p->experiment, p->profile, done, selected, s->completed, took,
             s->summary_path);
     if (stop_signal) {
         fprintf(stderr, "dsrbench run: stopped by signal %d; the same command resumes the "
@@ -406,11 +412,15 @@ static int report(const struct session *s, double seconds)
     }
     if (s->failed) {
         fprintf(stderr, "dsrbench run: %d runs did not complete:\n", s->failed);
-        for (int i = 0; i < p->count; i++)
-            if (s->selected[i] && (strcmp(s->status[i], "failed") == 0 ||
-                                   strcmp(s->status[i], "blocked") == 0))
-                fprintf(stderr, "  %s (%s): %s/train.log\n", p->runs[i].id, s->status[i],
-                        p->runs[i].dir);
+        for (int i = 0; i < p->count; i++) {
+            if (!s->selected[i])
+                continue;
+            if (strcmp(s->status[i], "failed") == 0)
+                fprintf(stderr, "  %s (failed): %s/train.log\n", p->runs[i].id, p->runs[i].dir);
+            else if (strcmp(s->status[i], "blocked") == 0)
+                fprintf(stderr, "  %s (blocked: it reads %s)\n", p->runs[i].id,
+                        p->runs[p->runs[i].source].id);
+        }
         return 1;
     }
     return done == selected ? 0 : 1;

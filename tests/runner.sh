@@ -127,6 +127,15 @@ if [ "$status" -eq 1 ] && [ "$rows" = "2 dsr,complete;2 static,failed;" ] &&
     grep -q "lenet-300-100_static_s0.9_seed1 (failed): $tmp/d/smoke/tiny/lenet-300-100_static_s0.9_seed1/train.log" "$tmp/d.log"; then
     pass; else fail "failing run: status $status, rows $rows"; cat "$tmp/d.log"; fi
 
+# runs that read a failed run are blocked, never started
+sed 's/^dsr.option.np = 500/static.train_subset = 70000\ndsr.from = static/' "$tmp/tiny.ini" >"$tmp/blocked.ini"
+status=0
+"$bin" run "$tmp/blocked.ini" --profile smoke --results "$tmp/f" 2>"$tmp/f.log" || status=$?
+rows=$(tail -n +2 "$tmp/f/smoke/tiny/summary.csv" | cut -d, -f5,12,13 | tr '\n' ';')
+if [ "$status" -eq 1 ] && [ ! -e "$tmp/f/smoke/tiny/lenet-300-100_dsr_s0.9_seed1" ] &&
+    [ "$rows" = "static,,failed;dsr,lenet-300-100_static_s0.9_seed1,blocked;static,,failed;dsr,lenet-300-100_static_s0.9_seed2,blocked;" ]; then
+    pass; else fail "blocked runs: status $status, rows $rows"; cat "$tmp/f.log"; fi
+
 # 6. spec errors: exit 2, "FILE:LINE: KEY: ..."
 expect_spec_error() { # sed-edit expected-message
     sed "$1" "$tmp/tiny.ini" >"$tmp/bad.ini"
@@ -144,6 +153,10 @@ expect_spec_error 's/^dsr.option.np = 500/dsr.option.np = 500\nstatic.sparsities
     "18: dsr.from: static has no run with model lenet-300-100, seed 1 and sparsity 0.9"
 expect_spec_error 's/^dsr.option.np = 500/dsr.option.n_p = 500/' "16: dsr.option.n_p: method dsr has no option 'n_p'"
 [ -e "$tmp/e" ] && fail "a spec error wrote results" || pass
+status=0
+"$bin" run --profile smoke "$tmp/tiny.ini" 2>"$tmp/err" || status=$?
+[ "$status" -eq 2 ] && grep -q "the spec file comes first" "$tmp/err" && pass ||
+    fail "a misplaced spec argument: status $status"
 
 echo "runner: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

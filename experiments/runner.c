@@ -68,11 +68,11 @@ static int select_runs(struct session *s)
         if (s->selected[i] && p->runs[i].source >= 0)
             s->selected[p->runs[i].source] = 1; /* sources come first in the plan */
     }
-    if (!any)
+    if (!any && s->o->only)
         fprintf(stderr, "dsrbench run: --only '%s' matches none of the %d runs of %s (dsrbench "
                         "run SPEC --dry-run lists them)\n",
                 s->o->only, p->count, p->experiment);
-    return any ? 0 : -1;
+    return any || !s->o->only ? 0 : -1;
 }
 
 /* Reads every run folder: complete runs are kept (when the same command made

@@ -1,11 +1,11 @@
 /* --from DIR: the finished run a method or ablation starts from. Its
  * manifest says whether it is complete and what it trained; the checkpoints
  * it holds are read later by the method itself. */
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "manifest.h"
 #include "run.h"
 
 struct source_manifest {
@@ -13,11 +13,11 @@ struct source_manifest {
     char sparsity[32], seed[32];
 };
 
-static int take(void *ctx, const char *section, const char *name, const char *value)
+static void take(void *ctx, const char *section, const char *name, const char *value)
 {
     struct source_manifest *m = ctx;
     if (strcmp(section, "run") != 0)
-        return 1;
+        return;
     struct {
         const char *key;
         char *slot;
@@ -31,7 +31,6 @@ static int take(void *ctx, const char *section, const char *name, const char *va
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(name, keys[i].key) == 0)
             snprintf(keys[i].slot, keys[i].len, "%s", value);
-    return 1;
 }
 
 int run_read_source(struct run *r)
@@ -53,14 +52,11 @@ int run_read_source(struct run *r)
     snprintf(path, sizeof path, "%s/manifest.ini", o->from);
     struct source_manifest s;
     memset(&s, 0, sizeof s);
-    const int parsed = ini_parse(path, take, &s);
-    if (parsed != 0 || strcmp(s.status, "complete") != 0) {
-        if (parsed < 0)
+    const int read = manifest_read(path, take, &s);
+    if (read != 0 || strcmp(s.status, "complete") != 0) {
+        if (read != 0)
             fprintf(stderr, "dsrbench train: --from %s: no run there (cannot read %s)\n", o->from,
                     path);
-        else if (parsed > 0)
-            fprintf(stderr, "dsrbench train: --from %s: %s line %d is not INI\n", o->from, path,
-                    parsed);
         else
             fprintf(stderr, "dsrbench train: --from %s: that run is not complete (%s says status "
                             "= %s); finish it first (dsrbench train --resume %s)\n",

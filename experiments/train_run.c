@@ -7,7 +7,6 @@
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,12 +415,11 @@ int train_run_resume_point(const char *dir, char *path, size_t len)
     return -1;
 }
 
-static int find_status(void *ctx, const char *section, const char *name, const char *value)
+static void find_status(void *ctx, const char *section, const char *name, const char *value)
 {
     int *complete = ctx;
     if (strcmp(section, "run") == 0 && strcmp(name, "status") == 0)
         *complete = strcmp(value, "complete") == 0;
-    return 1;
 }
 
 int train_run_is_complete(const char *dir)
@@ -429,5 +427,5 @@ int train_run_is_complete(const char *dir)
     char path[4200];
     snprintf(path, sizeof path, "%s/manifest.ini", dir);
     int complete = 0;
-    return ini_parse(path, find_status, &complete) == 0 && complete;
+    return manifest_read(path, find_status, &complete) == 0 && complete;
 }

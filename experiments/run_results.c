@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "manifest.h"
+#include "method_setup.h"
 #include "run.h"
 
 static const char *const epoch_columns[] = {
@@ -27,10 +28,7 @@ void run_path(const struct run *r, const char *file, char *out, size_t len)
 
 size_t run_active_params(const struct run *r)
 {
-    const struct method_run *m = &r->method_run;
-    if (m->method->learnable_params)
-        return m->method->learnable_params(m);
-    return r->total_params - m->store.positions + sparse_store_active(&m->store);
+    return method_run_learnable(&r->method_run);
 }
 
 /* appends one row per sparse tensor to layers.csv (RQ4: per-layer sparsity over time) */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "method_setup.h"
 #include "run.h"
 
 void train_options_defaults(struct train_options *o)
@@ -88,16 +89,6 @@ static int resolve(struct run *r)
     if (!r->method) {
         fprintf(stderr, "dsrbench train: --method '%s' is unknown (dsrbench methods lists them)\n",
                 o->method);
-        return 2;
-    }
-    if (!r->method->sparse && o->sparsity >= 0) {
-        fprintf(stderr, "dsrbench train: --method %s is dense and takes no --sparsity\n",
-                r->method->name);
-        return 2;
-    }
-    if (o->sparsity >= 1.0) {
-        fprintf(stderr, "dsrbench train: --sparsity %g: expected a fraction in [0, 1)\n",
-                o->sparsity);
         return 2;
     }
     if (data_kind_parse(o->data, &r->kind) != 0) {
@@ -175,96 +166,24 @@ static int load_data(struct run *r)
     return 0;
 }
 
-/* "name=value" against the method's option table, with its range */
-static int set_method_option(struct method_run *run, const char *text)
-{
-    const struct method *m = run->method;
-    const char *eq = strchr(text, '=');
-    const size_t len = eq ? (size_t)(eq - text) : strlen(text);
-    for (int i = 0; i < m->n_options; i++) {
-        const struct method_option *opt = &m->options[i];
-        if (strlen(opt->name) != len || strncmp(opt->name, text, len) != 0)
-            continue;
-        char *end;
-        const double v = eq ? strtod(eq + 1, &end) : 0.0;
-        if (!eq || end == eq + 1 || *end || !(v >= opt->min && v <= opt->max)) {
-            fprintf(stderr,
-                    "dsrbench train: --method-option '%s': expected %s=VALUE with VALUE from %g "
-                    "to %g\n",
-                    text, opt->name, opt->min, opt->max);
-            return -1;
-        }
-        run->option[i] = v;
-        return 0;
-    }
-    fprintf(stderr, "dsrbench train: --method-option '%s': method %s has no option '%.*s'%s\n",
-            text, m->name, (int)len, text,
-            m->n_options ? " (dsrbench methods lists its options)" : " (it takes none)");
-    return -1;
-}
-
-/* --width-factor: the thin-dense width as a flag of its own */
-static int set_width_factor(struct method_run *run, double factor)
-{
-    const struct method *m = run->method;
-    for (int i = 0; i < m->n_options; i++) {
-        if (strcmp(m->options[i].name, "width_factor") == 0) {
-            run->option[i] = factor;
-            return 0;
-        }
-    }
-    fprintf(stderr, "dsrbench train: --width-factor %g: method %s has no width to set (it "
-                    "applies to thin-dense)\n",
-            factor, m->name);
-    return -1;
-}
-
 /* the model, its weights and masks from the seed, the method's state and the
  * trainer: exactly what a new run starts from, and what a resume overwrites */
 static int build(struct run *r)
 {
     const struct train_options *o = r->o;
-    const struct method *method = r->method;
-    struct method_run *run = &r->method_run;
-    const double sparsity = r->sparsity_from_source ? r->source.sparsity
-                            : o->sparsity >= 0        ? o->sparsity
-                                                      : 0.9;
-    *run = (struct method_run){
-        .method = method,
-        .sparsity = method->sparse ? sparsity : 0.0,
-        .source = o->from ? &r->source : NULL,
-        .stream = rng_stream(o->seed, RNG_METHOD), .in_c = r->train.c, .in_h = r->pipe.out_h,
-        .in_w = r->pipe.out_w, .classes = r->train.classes, .epochs = o->epochs};
-    snprintf(r->sparsity, sizeof r->sparsity, "%g", run->sparsity);
-    for (int i = 0; i < method->n_options; i++)
-        run->option[i] = method->options[i].default_value;
-    for (int i = 0; i < o->n_method_options; i++)
-        if (set_method_option(run, o->method_options[i]) != 0)
-            return 2;
-    if (o->width_factor > 0 && set_width_factor(run, o->width_factor) != 0)
-        return 2;
-    /* configure refuses options (the message is on stderr): a usage error */
-    if (method->configure && method->configure(run, &r->spec) != 0)
-        return 2;
-    r->net = model_build(&r->spec, r->train.c, r->pipe.out_h, r->pipe.out_w, r->train.classes);
-    if (!r->net)
-        return 1;
-    run->net = r->net;
-    model_name(&r->spec, r->model, sizeof r->model);
-    run->model_name = r->model;
-    struct rng weight_stream = rng_stream(o->seed, RNG_WEIGHT_INIT);
-    net_init_params(r->net, &weight_stream);
-    if (method->sparse && method->mask != MASK_NONE) {
-        if (sparse_store_init(&run->store, r->net) != 0) {
-            fprintf(stderr, "dsrbench train: %s has no sparse-eligible tensors\n", o->model);
-            return 1;
-        }
-        struct rng mask_stream = rng_stream(o->seed, RNG_MASK_INIT);
-        if (method->mask == MASK_RANDOM)
-            sparse_store_random_masks(&run->store, run->sparsity, &mask_stream);
-    }
-    if (method->init && method->init(run) != 0)
-        return 1;
+    const struct method_setup_config cfg = {
+        .method = r->method,
+        .sparsity = r->sparsity_from_source ? r->source.sparsity : o->sparsity,
+        .options = o->method_options, .n_options = o->n_method_options, .seed = o->seed,
+        .in_c = r->train.c, .in_h = r->pipe.out_h, .in_w = r->pipe.out_w,
+        .classes = r->train.classes, .epochs = o->epochs, .width_factor = o->width_factor,
+        .source = o->from ? &r->source : NULL, .model_name = r->model,
+        .command = "dsrbench train"};
+    const int status = method_run_setup(&r->method_run, &r->spec, &cfg);
+    r->net = r->method_run.net;
+    snprintf(r->sparsity, sizeof r->sparsity, "%g", r->method_run.sparsity);
+    if (status != 0)
+        return status;
     if (trainer_init(&r->trainer, r->net, &r->train, &r->test, &r->pipe, &r->cfg, o->seed) != 0) {
         fprintf(stderr, "dsrbench train: out of memory for batch %d\n", o->batch);
         return 1;
@@ -374,13 +293,10 @@ static int train(struct run *r)
 
 static void run_free(struct run *r)
 {
-    if (r->method && r->method->free_state)
-        r->method->free_state(&r->method_run);
-    sparse_store_free(&r->method_run.store);
+    method_run_teardown(&r->method_run); /* frees the net too */
     csv_table_free(&r->epochs);
     csv_table_free(&r->layers);
     trainer_free(&r->trainer);
-    net_free(r->net);
     dataset_free(&r->train);
     dataset_free(&r->test);
     free(r->config);

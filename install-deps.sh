@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs what dsrbench needs and is missing, from Debian's packages.
-# Silent when everything is present. Usage: ./install-deps.sh [--reference]
+# Silent when everything is present. Usage: ./install-deps.sh [--reference|--docker]
 #   --reference  also Debian's python3-torch and numpy, for regenerating the
 #                PyTorch test fixtures and for `make bench`
+#   --docker     also podman, buildah and debootstrap, for `make docker-check`
+#                (builds and runs docker/Dockerfile without a Docker daemon)
 set -eu
 
 packages="pkg-config gcc make libopenblas-openmp-dev zlib1g-dev libcsv-dev libcriterion-dev
@@ -10,7 +12,8 @@ libinih-dev gnuplot-nox dataset-fashion-mnist"
 case "${1:-}" in
 "") ;;
 --reference) packages="$packages python3-torch python3-numpy" ;;
-*) echo "install-deps.sh: unknown option '$1' (expected nothing or --reference)" >&2; exit 2 ;;
+--docker) packages="$packages podman buildah debootstrap" ;;
+*) echo "install-deps.sh: unknown option '$1' (expected nothing, --reference or --docker)" >&2; exit 2 ;;
 esac
 
 missing=""

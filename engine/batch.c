@@ -193,7 +193,8 @@ void batch_assemble(const struct dataset *d, const struct pipeline *p, int train
     for (int c = 0; c < d->c; c++)
         for (int v = 0; v < 256; v++)
             lut[c][v] = normalized((float)v, p->norm.mean[c], p->norm.std[c]);
-    long values_per_image = (long)d->c * p->out_h * p->out_w;
+    /* cppcheck-suppress unreadVariable ; read by the omp pragma's if clause */
+    const long values_per_image = (long)d->c * p->out_h * p->out_w;
     struct plan plans[PLAN_CHUNK];
     for (int start = 0; start < n; start += PLAN_CHUNK) {
         int m = n - start < PLAN_CHUNK ? n - start : PLAN_CHUNK;

@@ -43,10 +43,9 @@ static int read_records(const char *path, int *next, struct dataset *out, char *
     if (!f)
         return data_error(err, err_len, path, "cannot open: %s", strerror(errno));
     unsigned char record[CIFAR_RECORD];
-    size_t got = 0;
     int rc = 0;
     for (long i = 0; rc == 0 && *next < out->count; i++) {
-        got = fread(record, 1, sizeof record, f);
+        const size_t got = fread(record, 1, sizeof record, f);
         if (got == 0)
             break;
         if (got != sizeof record)

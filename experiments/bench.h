@@ -68,8 +68,8 @@ struct bench_gemms {
     struct bench_gemm gemm[BENCH_MAX_GEMMS];
 };
 
-/* A method run set up as train_run sets one up (configure, build, weights
- * from the seed, initial masks, init) for a model with a bench_model input. */
+/* A method run set up by method_run_setup, as a training run of `epochs`
+ * epochs would be, for a model with a bench_model input, at cfg->batch. */
 struct bench_run {
     struct net *net;
     struct method_run run;

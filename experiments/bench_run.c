@@ -5,6 +5,7 @@
 
 #include "bench.h"
 #include "layers.h"
+#include "method_setup.h"
 #include "models.h"
 #include "optim.h"
 #include "train.h"
@@ -16,8 +17,6 @@ static const struct sgd_config bench_sgd = {.momentum = 0.9f, .weight_decay = 5e
                                             .nesterov = 1};
 static const float bench_lr = 0.1f;
 
-/* As method_run_setup (methods/method_setup.h), plus the run length that
- * compressed's init checks its prune schedule against. */
 int bench_run_setup(struct bench_run *b, const struct bench_config *cfg, int epochs)
 {
     char err[256];
@@ -38,31 +37,13 @@ int bench_run_setup(struct bench_run *b, const struct bench_config *cfg, int epo
         return -1;
     }
     const struct bench_model *md = cfg->model;
-    b->run = (struct method_run){.method = m, .sparsity = m->sparse ? cfg->sparsity : 0.0,
-                                 .stream = rng_stream(BENCH_SEED, RNG_METHOD), .in_c = md->c,
-                                 .in_h = md->h, .in_w = md->w, .classes = BENCH_CLASSES,
-                                 .epochs = epochs};
-    for (int i = 0; i < m->n_options; i++)
-        b->run.option[i] = m->options[i].default_value;
-    if (m->configure && m->configure(&b->run, &spec) != 0)
+    const struct method_setup_config setup = {
+        .method = m, .sparsity = m->sparse ? cfg->sparsity : -1.0, .seed = BENCH_SEED,
+        .in_c = md->c, .in_h = md->h, .in_w = md->w, .classes = BENCH_CLASSES,
+        .epochs = epochs, .command = "dsrbench bench"};
+    if (method_run_setup(&b->run, &spec, &setup) != 0)
         return -1;
-    b->net = model_build(&spec, md->c, md->h, md->w, BENCH_CLASSES);
-    if (!b->net)
-        return -1;
-    b->run.net = b->net;
-    struct rng weights = rng_stream(BENCH_SEED, RNG_WEIGHT_INIT);
-    net_init_params(b->net, &weights);
-    if (m->sparse && m->mask != MASK_NONE) {
-        if (sparse_store_init(&b->run.store, b->net) != 0) {
-            fprintf(stderr, "dsrbench bench: %s has no sparse-eligible tensors\n", md->name);
-            return -1;
-        }
-        struct rng masks = rng_stream(BENCH_SEED, RNG_MASK_INIT);
-        if (m->mask == MASK_RANDOM)
-            sparse_store_random_masks(&b->run.store, b->run.sparsity, &masks);
-    }
-    if (m->init && m->init(&b->run) != 0)
-        return -1;
+    b->net = b->run.net;
     if (net_set_capacity(b->net, cfg->batch) != 0)
         return -1;
     b->hooks = method_hooks(&b->run);
@@ -71,10 +52,7 @@ int bench_run_setup(struct bench_run *b, const struct bench_config *cfg, int epo
 
 void bench_run_free(struct bench_run *b)
 {
-    if (b->run.method && b->run.method->free_state)
-        b->run.method->free_state(&b->run);
-    sparse_store_free(&b->run.store);
-    net_free(b->net);
+    method_run_teardown(&b->run);
     b->net = NULL;
 }
 

@@ -34,4 +34,18 @@ void flags_usage(FILE *out, const struct flag *flags, int n_flags, const char *u
 /* the flag entry by name, or NULL */
 const struct flag *flag_find(const struct flag *flags, int n_flags, const char *name);
 
+/* Saved options, so a run can be continued with the options it started with.
+ * flags_save writes one "name = value" line per flag value (a list flag one
+ * line per item; an unset string none), skipping the NULL-terminated `skip`
+ * names; a malloc'd string, or NULL (message on stderr) when a value holds a
+ * line break. flags_restore reads such text back: a flag not given on this
+ * command line takes the saved value; a flag given must equal it, else -1
+ * with a message naming the flag, both values and `source`. Lines that name
+ * no flag are ignored. The text is cut up in place and string values point
+ * into it: keep it while the flags' targets are in use. */
+char *flags_save(const struct flag *flags, int n_flags, const char *const *skip,
+                 const char *command);
+int flags_restore(struct flag *flags, int n_flags, const char *const *skip, char *text,
+                  const char *command, const char *source);
+
 #endif

@@ -12,6 +12,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  train     train one model on one data set, write per-epoch CSV and a manifest\n"
+    "  run       run an experiment spec's grid of trainings, write summary.csv\n"
     "  info      parameter counts and per-tensor table of a model\n"
     "  methods   the training methods and their options\n"
     "  bench     time training steps against PyTorch (make bench)\n"
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "train") == 0)
         return cmd_train(argc, argv);
+    if (strcmp(argv[1], "run") == 0)
+        return cmd_run(argc, argv);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc, argv);
     if (strcmp(argv[1], "methods") == 0)
@@ -38,7 +41,8 @@ int main(int argc, char **argv)
         printf("dsrbench %s\n", DSRBENCH_GIT);
         return 0;
     }
-    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, info, methods, bench or version; see "
+    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, run, info, methods, bench or "
+                    "version; see "
                     "dsrbench --help)\n",
             argv[1]);
     return 2;

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -42,5 +43,34 @@ int make_dirs(const char *path)
         fprintf(stderr, "dsrbench: %s exists and is not a folder\n", path);
         return -1;
     }
+    return 0;
+}
+
+int manifest_read(const char *path,
+                  void (*take)(void *ctx, const char *section, const char *key,
+                               const char *value),
+                  void *ctx)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *line = NULL, section[64] = "";
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (line[0] == '[' && n > 1 && line[n - 1] == ']') {
+            snprintf(section, sizeof section, "%.*s", (int)(n - 2), line + 1);
+            continue;
+        }
+        char *eq = strstr(line, " = ");
+        if (!eq)
+            continue;
+        *eq = '\0';
+        take(ctx, section, line, eq + 3);
+    }
+    free(line);
+    fclose(f);
     return 0;
 }

@@ -140,6 +140,14 @@ int csv_table_read(const char *path, struct csv_table *t, char *err, size_t err_
     return rc;
 }
 
+void csv_table_truncate(struct csv_table *t, int rows)
+{
+    for (size_t i = (size_t)rows * t->columns; i < (size_t)t->rows * t->columns; i++)
+        free(t->cells[i]);
+    if (rows < t->rows)
+        t->rows = rows;
+}
+
 int csv_table_column(const struct csv_table *t, const char *name)
 {
     for (int c = 0; c < t->columns; c++)

@@ -25,6 +25,8 @@ void csv_table_free(struct csv_table *t);
 int csv_table_read(const char *path, struct csv_table *t, char *err, size_t err_len);
 /* index of the named column, or -1 */
 int csv_table_column(const struct csv_table *t, const char *name);
+/* drops every row from `rows` on */
+void csv_table_truncate(struct csv_table *t, int rows);
 static inline const char *csv_table_cell(const struct csv_table *t, int row, int column)
 {
     return t->cells[(size_t)row * (size_t)t->columns + (size_t)column];

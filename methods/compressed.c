@@ -1,6 +1,6 @@
 /* Compressed sparse: Zhu & Gupta's gradual magnitude pruning (PAPER.md
  * "Baselines"). Starts with every position active, from a trained dense run's
- * weights and optimizer state (--init-from) or from scratch with the dense
+ * weights and optimizer state (--from DIR) or from scratch with the dense
  * phase in the same run (first_prune = the dense epochs), and prunes every
  * sparse tensor by the same fraction, smallest |w| first, at the end of epochs
  * first_prune, first_prune + every, ...: `prunes` prunes in all. After prune k
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "method.h"
 #include "realloc.h"
 
@@ -68,6 +69,16 @@ static int compressed_init(struct method_run *run)
                 "reached; train longer or prune sooner\n",
                 o[OPT_PRUNES], last, o[OPT_FIRST], o[OPT_EVERY], run->epochs, run->epochs - 1);
         return -1;
+    }
+    if (run->source) {
+        /* Zhu & Gupta prune a trained dense net: its weights, momentum and BN statistics */
+        char path[4200], err[1200];
+        snprintf(path, sizeof path, "%s/final.ckpt", run->source->dir);
+        if (checkpoint_load_into(path, run->net, &run->store, run->model_name,
+                                 CHECKPOINT_WEIGHTS, err, sizeof err) != 0) {
+            fprintf(stderr, "dsrbench: compressed: the dense net to prune: %s\n", err);
+            return -1;
+        }
     }
     struct compressed_state *st = calloc(1, sizeof *st);
     if (!st || realloc_scratch_init(&st->scratch, &run->store) != 0) {
@@ -174,6 +185,9 @@ const struct method method_compressed = {
     .summary = "gradual magnitude pruning of a dense net to the budget (Zhu & Gupta 2017)",
     .sparse = 1,
     .mask = MASK_ALL_ACTIVE,
+    .from = FROM_OPTIONAL,
+    .from_help = "a trained dense run whose final.ckpt (weights, momentum, BN statistics) is "
+                 "pruned",
     .options = compressed_options,
     .n_options = COMPRESSED_OPTIONS,
     .configure = compressed_configure,

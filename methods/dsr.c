@@ -9,22 +9,22 @@
  * steps taken before this one, i.e. the 0-based index of the step just taken.
  * A reallocation follows step `it` when it % P == 0, it != 0 and the step's
  * epoch is below the stop epoch, P being the period of that epoch. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "method.h"
+#include "dsr.h"
 #include "realloc.h"
-#include "realloc_schedule.h"
 
 enum dsr_option {
     /* SCHEDULE_NP .. SCHEDULE_STOP_EPOCH come first (realloc_schedule.h) */
     OPT_DELTA = SCHEDULE_OPTIONS,
     OPT_H0,
-    DSR_OPTIONS
 };
 
 /* 0 asks for PAPER.md's value for the model */
-static const struct method_option dsr_options[DSR_OPTIONS] = {
+const struct method_option dsr_options[DSR_OPTIONS] = {
     REALLOC_SCHEDULE_OPTIONS,
     [OPT_DELTA] = {"delta", 0.1, 0, 1, "tolerance around N_p before H moves (0: 0.1)"},
     [OPT_H0] = {"h0", 1e-3, 0, 1e3, "initial pruning threshold H (0: 1e-3)"},
@@ -130,6 +130,39 @@ static int dsr_stats(struct method_run *run, struct method_stat *out, int max)
     return n;
 }
 
+/* Checkpoints hold H alone: the per-epoch counts are reset by the stats call
+ * that precedes every checkpoint, and init rebuilds the scratch. */
+static size_t dsr_state_size(const struct method_run *run)
+{
+    (void)run;
+    return sizeof(double);
+}
+
+static void dsr_state_save(const struct method_run *run, void *out)
+{
+    const struct dsr_state *st = run->state;
+    memcpy(out, &st->threshold, sizeof st->threshold);
+}
+
+static int dsr_state_load(struct method_run *run, const void *in, size_t size)
+{
+    struct dsr_state *st = run->state;
+    double threshold;
+    if (size != sizeof threshold) {
+        fprintf(stderr, "dsrbench: dsr: a saved state of %zu bytes; expected %zu (threshold H)\n",
+                size, sizeof threshold);
+        return -1;
+    }
+    memcpy(&threshold, in, sizeof threshold);
+    if (!(threshold >= 0) || !isfinite(threshold)) {
+        fprintf(stderr, "dsrbench: dsr: saved threshold H %g is not a finite number >= 0\n",
+                threshold);
+        return -1;
+    }
+    st->threshold = threshold;
+    return 0;
+}
+
 static void dsr_free_state(struct method_run *run)
 {
     struct dsr_state *st = run->state;
@@ -151,5 +184,8 @@ const struct method method_dsr = {
     .init = dsr_init,
     .after_step = dsr_after_step,
     .stats = dsr_stats,
+    .state_size = dsr_state_size,
+    .state_save = dsr_state_save,
+    .state_load = dsr_state_load,
     .free_state = dsr_free_state,
 };

@@ -6,6 +6,7 @@
 #ifndef DSRBENCH_METHOD_H
 #define DSRBENCH_METHOD_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "models.h"
 #include "net.h"
@@ -22,6 +23,15 @@ struct method_option {
     const char *help;
 };
 
+/* A finished run another run starts from (--from DIR): its folder and what
+ * train_run read and checked in its manifest (complete, same model). */
+struct method_source {
+    const char *dir;
+    const char *method;
+    uint64_t seed;
+    double sparsity;
+};
+
 /* What a method's hooks see: the model, its sparse store (empty for dense
  * methods), the target sparsity, the run's method stream, the resolved option
  * values in table order, and the method's own state. */
@@ -36,6 +46,8 @@ struct method_run {
     /* the data's shape, known before configure (thin dense counts parameters) */
     int in_c, in_h, in_w, classes;
     int epochs; /* of the whole run */
+    const char *model_name;             /* canonical, as checkpoints record it */
+    const struct method_source *source; /* --from; NULL when not given */
 };
 
 /* one method-specific column of the per-epoch CSV */
@@ -56,6 +68,8 @@ struct method {
     const char *summary;
     int sparse; /* takes --sparsity (the parameter budget); see mask */
     enum method_mask mask;
+    enum { FROM_NONE, FROM_OPTIONAL, FROM_REQUIRED } from; /* reads --from RUN_DIR */
+    const char *from_help; /* what it takes from that run, for --help and errors */
     const struct method_option *options;
     int n_options;
     /* may change the model before it is built (thin dense: the width) */
@@ -94,10 +108,14 @@ static inline int method_stats_copy(struct method_stat *out, int max,
     return k;
 }
 
-/* NULL when unknown */
+/* a method or an ablation by name; NULL when unknown */
 const struct method *method_find(const char *name);
-/* the registry, NULL-terminated */
+/* an ablation by name; NULL when unknown or a method */
+const struct method *ablation_find(const char *name);
+/* the registries, NULL-terminated: the paper's methods, and the RQ3 ablations
+ * (methods/ablations/) that retrain or freeze another run's structure */
 extern const struct method *const method_registry[];
+extern const struct method *const ablation_registry[];
 /* train_hooks that call the method's hooks with run as context */
 struct train_hooks method_hooks(struct method_run *run);
 

@@ -53,6 +53,22 @@ static int check_sparsity(const struct method_setup_config *cfg)
     return 0;
 }
 
+/* --width-factor: thin-dense's width as a flag of its own */
+static int set_width_factor(struct method_run *run, double factor, const char *command)
+{
+    const struct method *m = run->method;
+    for (int i = 0; i < m->n_options; i++) {
+        if (strcmp(m->options[i].name, "width_factor") == 0) {
+            run->option[i] = factor;
+            return 0;
+        }
+    }
+    fprintf(stderr, "%s: --width-factor %g: method %s has no width to set (it applies to "
+                    "thin-dense)\n",
+            command, factor, m->name);
+    return -1;
+}
+
 int method_run_setup(struct method_run *run, struct model_spec *spec,
                      const struct method_setup_config *cfg)
 {
@@ -61,7 +77,8 @@ int method_run_setup(struct method_run *run, struct model_spec *spec,
         .method = m,
         .sparsity = m->sparse ? (cfg->sparsity >= 0 ? cfg->sparsity : 0.9) : 0.0,
         .stream = rng_stream(cfg->seed, RNG_METHOD),
-        .in_c = cfg->in_c, .in_h = cfg->in_h, .in_w = cfg->in_w, .classes = cfg->classes};
+        .in_c = cfg->in_c, .in_h = cfg->in_h, .in_w = cfg->in_w, .classes = cfg->classes,
+        .epochs = cfg->epochs, .source = cfg->source, .model_name = cfg->model_name};
     if (check_sparsity(cfg) != 0)
         return 2;
     for (int i = 0; i < m->n_options; i++)
@@ -69,11 +86,16 @@ int method_run_setup(struct method_run *run, struct model_spec *spec,
     for (int i = 0; i < cfg->n_options; i++)
         if (method_option_set(run, cfg->options[i], cfg->command) != 0)
             return 2;
+    if (cfg->width_factor > 0 && set_width_factor(run, cfg->width_factor, cfg->command) != 0)
+        return 2;
+    /* configure refuses options (the message is on stderr): a usage error */
     if (m->configure && m->configure(run, spec) != 0)
-        return 1;
+        return 2;
     run->net = model_build(spec, cfg->in_c, cfg->in_h, cfg->in_w, cfg->classes);
     if (!run->net)
         return 1;
+    if (cfg->model_name)
+        model_name(spec, cfg->model_name, 64);
     struct rng weight_stream = rng_stream(cfg->seed, RNG_WEIGHT_INIT);
     net_init_params(run->net, &weight_stream);
     if (m->sparse && m->mask != MASK_NONE) {

@@ -2,7 +2,8 @@
  * trainer: option defaults and NAME=VALUE overrides, the --sparsity checks,
  * configure, the model build, weights from the seed's weight stream,
  * PAPER.md's initial mask from its mask stream (sparse methods), init. Used
- * by `dsrbench info`; one place for what a run needs before its first step. */
+ * by `dsrbench train` and `dsrbench info`; one place for what a run needs
+ * before its first step. */
 #ifndef DSRBENCH_METHOD_SETUP_H
 #define DSRBENCH_METHOD_SETUP_H
 #include <stddef.h>
@@ -17,6 +18,10 @@ struct method_setup_config {
     int n_options;
     uint64_t seed;
     int in_c, in_h, in_w, classes;     /* the data's shape */
+    int epochs;                        /* of the run (0 for info: none) */
+    double width_factor;               /* > 0: --width-factor, the method's width_factor option */
+    const struct method_source *source; /* --from; NULL when not given */
+    char *model_name;                  /* receives the built model's name (64 bytes); may be NULL */
     const char *command;               /* names the command in messages ("dsrbench info") */
 };
 

@@ -1,4 +1,4 @@
-/* Every method by name. A new method: its file plus one line here. */
+/* Every method and ablation by name. A new method: its file plus one line here. */
 #include <string.h>
 
 #include "method.h"
@@ -19,12 +19,33 @@ const struct method *const method_registry[] = {
     NULL,
 };
 
+extern const struct method ablation_reinit_fixed_structure,
+    ablation_original_init_fixed_structure, ablation_frozen_after_n_epochs;
+
+const struct method *const ablation_registry[] = {
+    &ablation_reinit_fixed_structure,
+    &ablation_original_init_fixed_structure,
+    &ablation_frozen_after_n_epochs,
+    NULL,
+};
+
+static const struct method *find_in(const struct method *const *registry, const char *name)
+{
+    for (int i = 0; registry[i]; i++)
+        if (strcmp(registry[i]->name, name) == 0)
+            return registry[i];
+    return NULL;
+}
+
 const struct method *method_find(const char *name)
 {
-    for (int i = 0; method_registry[i]; i++)
-        if (strcmp(method_registry[i]->name, name) == 0)
-            return method_registry[i];
-    return NULL;
+    const struct method *m = find_in(method_registry, name);
+    return m ? m : find_in(ablation_registry, name);
+}
+
+const struct method *ablation_find(const char *name)
+{
+    return find_in(ablation_registry, name);
 }
 
 struct train_hooks method_hooks(struct method_run *run)

@@ -84,5 +84,19 @@ expect 2 "already holds a run" train --out "$tmp/done"
 if [ "$(cat "$tmp/done/epochs.csv")" = "kept" ]; then passed=$((passed + 1)); else
     failed=$((failed + 1)); echo "FAIL: an existing epochs.csv was changed"; fi
 
+# ablations and --from: the source run must exist, be complete and match
+expect 0 "reinit-fixed-structure" methods
+expect 2 "--ablation 'melt' is unknown" train --ablation melt --out "$tmp/a1"
+expect 2 "give --method or --ablation, not both" train --method dsr --ablation reinit-fixed-structure
+expect 2 "needs --from RUN_DIR" train --ablation reinit-fixed-structure --out "$tmp/a2"
+expect 2 "no run there" train --ablation reinit-fixed-structure --from "$tmp/none" --out "$tmp/a3"
+printf '[run]\nstatus = running\n' >"$tmp/done/manifest.ini"
+expect 2 "is not complete" train --ablation original-init-fixed-structure --from "$tmp/done" --out "$tmp/a4"
+expect 2 "starts from no other run" train --method static --from "$tmp/done" --out "$tmp/a5"
+expect 2 "stop_epoch=N" train --ablation frozen-after-N-epochs --train-subset 100 --test-subset 100 --out "$tmp/a6"
+expect 2 "applies to thin-dense" train --method dsr --width-factor 0.5 --train-subset 100 --test-subset 100 --out "$tmp/a7"
+printf '[run]\nstatus = complete\nmodel = wrn-10-1\ndata = fashion-mnist\n' >"$tmp/done/manifest.ini"
+expect 2 "expected the same model and data" train --ablation reinit-fixed-structure --from "$tmp/done" --out "$tmp/a8"
+
 echo "cli_errors: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,7 @@
 #include "method_fixture.h"
 
+#include "method_setup.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,48 +16,23 @@ int method_option_index(const struct method *m, const char *name)
     return -1;
 }
 
-static void apply_options(struct method_run *run, const char *const *options)
-{
-    for (int i = 0; options && options[i]; i++) {
-        const char *eq = strchr(options[i], '=');
-        cr_assert_not_null(eq, "option '%s' is not name=value", options[i]);
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - options[i]), options[i]);
-        run->option[method_option_index(run->method, name)] = strtod(eq + 1, NULL);
-    }
-}
-
 int method_fixture_try(struct method_fixture *f, const struct method *m, struct method_setup s)
 {
     struct model_spec spec;
     char err[256];
-    const char *model = s.model ? s.model : "lenet-300-100";
-    const int c = s.c ? s.c : 1, h = s.h ? s.h : 28, w = s.w ? s.w : 28;
-    cr_assert_eq(model_parse(model, &spec, err, sizeof err), 0, "%s", err);
-    *f = (struct method_fixture){
-        .run = {.method = m, .sparsity = s.sparsity, .stream = rng_stream(s.seed, RNG_METHOD),
-                .in_c = c, .in_h = h, .in_w = w, .classes = 10,
-                .epochs = s.epochs ? s.epochs : 1000}};
-    for (int i = 0; i < m->n_options; i++)
-        f->run.option[i] = m->options[i].default_value;
-    apply_options(&f->run, s.options);
-    if (m->configure) {
-        const int rc = m->configure(&f->run, &spec);
-        if (rc != 0)
-            return rc;
-    }
-    f->net = model_build(&spec, c, h, w, 10);
-    cr_assert_not_null(f->net);
-    f->run.net = f->net;
-    struct rng weights = rng_stream(s.seed, RNG_WEIGHT_INIT);
-    net_init_params(f->net, &weights);
-    if (m->sparse && m->mask != MASK_NONE) {
-        cr_assert_eq(sparse_store_init(&f->run.store, f->net), 0);
-        struct rng masks = rng_stream(s.seed, RNG_MASK_INIT);
-        if (m->mask == MASK_RANDOM)
-            sparse_store_random_masks(&f->run.store, s.sparsity, &masks);
-    }
-    return m->init ? m->init(&f->run) : 0;
+    cr_assert_eq(model_parse(s.model ? s.model : "lenet-300-100", &spec, err, sizeof err), 0,
+                 "%s", err);
+    int n_options = 0;
+    while (s.options && s.options[n_options])
+        n_options++;
+    const struct method_setup_config cfg = {
+        .method = m, .sparsity = m->sparse ? s.sparsity : -1, .options = s.options,
+        .n_options = n_options, .seed = s.seed, .in_c = s.c ? s.c : 1, .in_h = s.h ? s.h : 28,
+        .in_w = s.w ? s.w : 28, .classes = 10, .epochs = s.epochs ? s.epochs : 1000,
+        .command = "method_fixture"};
+    const int rc = method_run_setup(&f->run, &spec, &cfg);
+    f->net = f->run.net;
+    return rc == 0 ? 0 : -1;
 }
 
 void method_fixture_setup(struct method_fixture *f, const struct method *m, struct method_setup s)
@@ -65,10 +42,7 @@ void method_fixture_setup(struct method_fixture *f, const struct method *m, stru
 
 void method_fixture_free(struct method_fixture *f)
 {
-    if (f->run.method && f->run.method->free_state)
-        f->run.method->free_state(&f->run);
-    sparse_store_free(&f->run.store);
-    net_free(f->net);
+    method_run_teardown(&f->run);
     f->net = NULL;
 }
 

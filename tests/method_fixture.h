@@ -1,6 +1,6 @@
-/* A method run set up the way train_run sets one up, for method tests:
- * option defaults, overrides, configure, build, weights from the seed's weight
- * stream, PAPER.md's initial mask from its mask stream (sparse methods), init. */
+/* A method run set up the way train_run sets one up (method_run_setup), for
+ * method tests: option defaults, overrides, configure, build, weights from the
+ * seed's weight stream, the method's initial mask, init. */
 #ifndef DSRBENCH_TEST_METHOD_FIXTURE_H
 #define DSRBENCH_TEST_METHOD_FIXTURE_H
 #include <stdint.h>
@@ -21,8 +21,9 @@ struct method_setup {
     const char *const *options; /* "name=value", NULL-terminated; NULL for none */
 };
 
-/* returns what configure or init returned (0 on success); the fixture is
- * then ready for method_fixture_free either way */
+/* sets the run up with methods/method_setup.h as a training run does: 0, or
+ * -1 when an option, configure or init refused; the fixture is then ready for
+ * method_fixture_free either way */
 int method_fixture_try(struct method_fixture *f, const struct method *m, struct method_setup s);
 /* the same, failing the test unless setup succeeds */
 void method_fixture_setup(struct method_fixture *f, const struct method *m, struct method_setup s);

@@ -41,7 +41,8 @@ struct report_group {
     double sparsity;
     int epochs;
     char label[160]; /* method, plus the options that tell this group from the
-                        method's other groups of the model (no spaces) */
+                        method's other groups of the model: "frozen-after-N-
+                        epochs[stop_epoch=3]" (no spaces or commas) */
     int runs, n;     /* runs in the summary, complete ones */
     int *members;    /* the n complete runs, indices into the experiment's runs */
     struct summary acc, best, params;

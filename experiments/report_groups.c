@@ -72,8 +72,9 @@ static void option_text(const char *options, const char *key, char *out, size_t 
     }
 }
 
-/* method[key=value,...] with the option keys whose values differ among the
- * method's groups of this model (epochs too, when those differ) */
+/* method[key=value;...] with the option keys whose values differ among the
+ * method's groups of this model (epochs too, when those differ); no commas,
+ * so that labels stand in CSV cells unquoted */
 static void make_label(struct report_groups *gs, struct report_group *g)
 {
     snprintf(g->label, sizeof g->label, "%s", g->method);
@@ -98,7 +99,7 @@ static void make_label(struct report_groups *gs, struct report_group *g)
         }
         if (varies && len + 1 < sizeof g->label) {
             len += (size_t)snprintf(g->label + len, sizeof g->label - len, "%s%s=%s",
-                                    opened ? "," : "[", kv, mine);
+                                    opened ? ";" : "[", kv, mine);
             opened = 1;
         }
     }
@@ -110,7 +111,7 @@ static void make_label(struct report_groups *gs, struct report_group *g)
     }
     if (epochs_vary && len + 1 < sizeof g->label)
         len += (size_t)snprintf(g->label + len, sizeof g->label - len, "%sepochs=%d",
-                                opened ? "," : "[", g->epochs),
+                                opened ? ";" : "[", g->epochs),
             opened = 1;
     if (opened && len + 1 < sizeof g->label)
         snprintf(g->label + len, sizeof g->label - len, "]");

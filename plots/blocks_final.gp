@@ -15,7 +15,7 @@ do for [fmt in "png pdf"] {
     set xtics () rotate by -40
     do for [j = 1:u] { set xtics add (word(units, j) j - 1) }
     set ylabel "final block sparsity"
-    set key top left
+    set key below horizontal
     do for [i = 1:n] {
         s = word(series, i)
         set title "global " . s

@@ -7,11 +7,11 @@ load style
 stats data using "epoch" nooutput
 set xtics int(STATS_max / 8) + 1   # whole epochs
 do for [fmt in "png pdf"] {
-    eval terminal(fmt, 1300, 460)
+    eval terminal(fmt, 1400, 460)
     set output out . "." . fmt
     set multiplot layout 1, 2 title model . ": DSR's reallocation" font ",13"
     set xlabel "epoch"
-    set key top right
+    set key outside right top
     set xrange [-0.3:*]   # a one-epoch run still has a width
     set autoscale xfixmax
     set offsets 0, 0.3, 0, 0

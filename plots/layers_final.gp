@@ -15,7 +15,7 @@ do for [fmt in "png pdf"] {
     set xtics () rotate by -40 font tics_font
     do for [j = 1:u] { set xtics add (short(word(units, j)) j - 1) }
     set ylabel "final layer sparsity"
-    set key top left
+    set key below horizontal
     do for [i = 1:n] {
         s = word(series, i)
         set title "global " . s

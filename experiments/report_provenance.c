@@ -14,7 +14,8 @@
 #include "version.h"
 
 struct reproduce_info {
-    struct text runs; /* "- `command`" lines */
+    struct text runs;   /* "- `command`" lines */
+    struct text failed; /* the same, for commands that exited 1 */
     char command[1024], started[64], finished[64], wall_seconds[32], status[16];
 };
 
@@ -27,6 +28,8 @@ static void take_reproduce(void *ctx, const char *section, const char *key, cons
         snprintf(r->command, sizeof r->command, "%s", value);
     else if (strcmp(key, "run") == 0)
         text_printf(&r->runs, "  - `%s`\n", value);
+    else if (strcmp(key, "failed") == 0)
+        text_printf(&r->failed, "  - `%s`\n", value);
     else if (strcmp(key, "started") == 0)
         snprintf(r->started, sizeof r->started, "%s", value);
     else if (strcmp(key, "finished") == 0)
@@ -110,6 +113,9 @@ void report_markdown_provenance(const struct report *r, struct text *md)
                     info.status[0] && strcmp(info.status, "0") != 0 ? ", exit status " : "",
                     info.status[0] && strcmp(info.status, "0") != 0 ? info.status : "");
         text_printf(md, "  It ran:\n%s", info.runs.data ? info.runs.data : "");
+        if (info.failed.len)
+            text_printf(md, "  These exited with status 1 (failed runs, or their data set is "
+                            "missing; their output says which):\n%s", info.failed.data);
         text_printf(md, "  (The wall time is that of this invocation; runs that an earlier, "
                         "interrupted one completed were skipped.)\n");
     } else {
@@ -134,4 +140,5 @@ void report_markdown_provenance(const struct report *r, struct text *md)
                     "(their `wall_seconds`): %s.\n\n",
                 complete, total, wall);
     text_free(&info.runs);
+    text_free(&info.failed);
 }

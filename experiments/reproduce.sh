@@ -30,6 +30,9 @@ for spec in "$@"; do
     esac
     runs="$runs
 run = $run"
+    # a spec with failed runs or missing data: the report names it
+    [ "$rc" -eq 0 ] || runs="$runs
+failed = $run"
 done
 
 echo "== reproduce: figures and report in $root" >&2

@@ -200,8 +200,8 @@ static void plan_curves(const struct report_experiment *e, struct report_figures
         snprintf(name, sizeof name, "accuracy_curves_%s", model);
         char caption[256];
         snprintf(caption, sizeof caption,
-                 "%s: test accuracy after every epoch, mean over seeds, one panel per sparsity "
-                 "(full dense dashed in each)", model);
+                 "%s: test accuracy after every epoch, mean over seeds, one panel per "
+                 "sparsity%s", model, dense_labels.len ? " (full dense dashed in each)" : "");
         add(fs, "accuracy_curves.gp", name, caption, &v);
     }
     csv_table_free(&t);

@@ -214,10 +214,9 @@ static void section_ablations(const struct report *r, struct text *md)
     text_printf(md, "### Figures\n\n");
     if (!has_figure(&r->figures[x], "ablations"))
         text_printf(md, "- No ablation figure: no complete reinit-fixed-structure or "
-                        "original-init-fixed-structure runs.\n");
+                        "original-init-fixed-structure runs.\n\n");
     if (!has_figure(&r->figures[x], "frozen"))
-        text_printf(md, "- No frozen-after-N figure: no complete frozen-after-N-epochs runs.\n");
-    text_printf(md, "\n");
+        text_printf(md, "- No frozen-after-N figure: no complete frozen-after-N-epochs runs.\n\n");
     figures(r, x, md);
 }
 

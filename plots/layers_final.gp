@@ -6,12 +6,14 @@
 load style
 n = words(series)
 u = words(units)
+# many layers (WRN-28-2 has 24, ResNet-50 49): wider panels, one per row
+most = u > 14 ? 1 : 2
 do for [fmt in "png pdf"] {
-    eval terminal(fmt, (u > 12 ? 1100 : 700) * columns(n, 2), 440 * rows(n, 2))
+    eval terminal(fmt, (u > 14 ? 48 * u : 700) * columns(n, most), 460 * rows(n, most))
     set output out . "." . fmt
-    set multiplot layout rows(n, 2), columns(n, 2) title model . ": final sparsity per layer" font ",13"
+    set multiplot layout rows(n, most), columns(n, most) title model . ": final sparsity per layer" font ",13"
     set xrange [-0.5:u - 0.5]
-    tics_font = u > 12 ? ",8" : ",9"
+    tics_font = u > 14 ? ",8" : ",9"
     set xtics () rotate by -40 font tics_font
     do for [j = 1:u] { set xtics add (short(word(units, j)) j - 1) }
     set ylabel "final layer sparsity"

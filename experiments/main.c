@@ -13,6 +13,7 @@ static const char usage[] =
     "Commands:\n"
     "  train     train one model on one data set, write per-epoch CSV and a manifest\n"
     "  run       run an experiment spec's grid of trainings, write summary.csv\n"
+    "  report    aggregate a profile's results into figure CSVs and REPORT.md\n"
     "  info      parameter counts and per-tensor table of a model\n"
     "  methods   the training methods and their options\n"
     "  version   print the code version\n"
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
         return cmd_train(argc, argv);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc, argv);
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_report(argc, argv);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc, argv);
     if (strcmp(argv[1], "methods") == 0)
@@ -38,7 +41,7 @@ int main(int argc, char **argv)
         printf("dsrbench %s\n", DSRBENCH_GIT);
         return 0;
     }
-    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, run, info, methods or version; see "
+    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, run, report, info, methods or version; see "
                     "dsrbench --help)\n",
             argv[1]);
     return 2;

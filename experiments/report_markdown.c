@@ -420,6 +420,10 @@ int report_write_markdown(const struct report *r, const char *path)
                      "is the final epoch's test accuracy in %%; intervals are 95%% intervals "
                      "over seeds (Welch's for differences of means); a finding with fewer than "
                      "2 seeds on a side has no interval and is not judged.\n\n");
+    if (strcmp(r->profile, "smoke") == 0)
+        text_printf(&md, "**The smoke profile checks the pipeline** (tiny subsets, 1 or 2 "
+                         "epochs): its numbers say nothing about the paper's findings. The "
+                         "`default` profile (`make reproduce`) is the one to read.\n\n");
     report_markdown_provenance(r, &md);
     findings_in_brief(r, &md);
     section_budget(r, &md);

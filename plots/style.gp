@@ -2,7 +2,6 @@
 # `style`; a figure script does `load style`, then for each format
 # `eval terminal(fmt, width, height)` (pixels; PDF at 100 px per inch).
 set datafile separator comma   # the results CSVs; an empty cell is a missing value
-set encoding utf8
 
 # colour-blind-safe colours (Okabe-Ito, then two of Tol's); black is kept for
 # reference lines (full dense, the target sparsity)

@@ -66,17 +66,8 @@ int cmd_report(int argc, char **argv)
          "write the CSVs and figures.tsv, not REPORT.md", 0},
     };
     const int n = sizeof flags / sizeof flags[0];
-    if (argc < 3 || argv[2][0] == '-') {
-        for (int i = 2; i < argc; i++)
-            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                flags_usage(stdout, flags, n, usage);
-                return 0;
-            }
-        fprintf(stderr, "dsrbench report: the results folder comes first: dsrbench report "
-                        "RESULTS/PROFILE [options] (see dsrbench report --help)\n");
-        return 2;
-    }
-    const int parsed = flags_parse(flags, n, argc, argv, 3, "dsrbench report", usage);
+    const int parsed =
+        flags_parse_after_positional(flags, n, argc, argv, "dsrbench report", "the results folder", "RESULTS/PROFILE", usage);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
 

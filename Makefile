@@ -38,7 +38,7 @@ build/version.h: FORCE
 	@v=$$(git describe --always --dirty 2>/dev/null || echo "$${DSRBENCH_VERSION:-unknown}"); \
 	 tmp=$@.$$$$; echo "#define DSRBENCH_GIT \"$$v\"" > $$tmp; \
 	 if cmp -s $@ $$tmp; then rm $$tmp; else mv $$tmp $@; fi
-build/experiments/manifest.o build/experiments/main.o: build/version.h
+build/experiments/manifest.o build/experiments/main.o build/experiments/report_provenance.o: build/version.h
 FORCE:
 
 build/libdsrbench.a: $(LIB_OBJ)
@@ -91,6 +91,51 @@ data-cifar10:
 # (podman and buildah, installed when missing; needs root and Debian's mirror).
 docker-check:
 	sh docker/check.sh
+
+# --- Reproduction (README "Reproducing the paper"): every experiment spec at
+# PROFILE (smoke, default or paper) into RESULTS, then the figures and
+# RESULTS/PROFILE/REPORT.md. Running it again resumes: complete runs are kept.
+PROFILE ?= default
+RESULTS ?= results
+SPECS := $(sort $(wildcard experiments/specs/*.ini))
+ifneq ($(filter reproduce,$(MAKECMDGOALS)),)
+REPRODUCE_START := $(shell date +%s)
+endif
+
+.PHONY: reproduce figures ablation
+reproduce: deps
+	@$(MAKE) --no-print-directory all
+	@sh experiments/reproduce.sh $(PROFILE) $(RESULTS) $(REPRODUCE_START) \
+	    "make reproduce PROFILE=$(PROFILE) RESULTS=$(RESULTS)" $(SPECS)
+
+# Re-draws the figures and rewrites the report from the CSVs in RESULTS/PROFILE
+# (the report runs again after drawing so that it links what was drawn).
+figures: bin/dsrbench
+	./bin/dsrbench report $(RESULTS)/$(PROFILE) --csv-only
+	sh plots/draw.sh $(RESULTS)/$(PROFILE)
+	./bin/dsrbench report $(RESULTS)/$(PROFILE)
+
+# One RQ3 ablation on its own. With FROM (a finished DSR run's folder) it
+# retrains that run's structure, the model, data, sparsity and seed read from
+# its manifest, for twice its epochs (PAPER.md); without FROM it runs the
+# ablation's runs of experiments/specs/rq3_ablations.ini at PROFILE (and the
+# DSR runs they read). ARGS adds train flags, OUT names the run folder.
+#   make ablation NAME=reinit-fixed-structure FROM=results/default/rq3_ablations/lenet-300-100_dsr_s0.99_np400_seed1
+#   make ablation NAME=frozen-after-N-epochs PROFILE=smoke
+ablation: bin/dsrbench
+	@[ -n "$(NAME)" ] || { echo "make ablation: NAME=... is required (dsrbench methods lists the ablations)" >&2; exit 2; }
+ifneq ($(FROM),)
+	@m=$(FROM)/manifest.ini; [ -f "$$m" ] || { echo "make ablation: $$m does not exist (FROM must be a finished run's folder)" >&2; exit 2; }; \
+	 get() { sed -n "s/^$$1 = //p" "$$m" | head -1; }; \
+	 set -x; ./bin/dsrbench train --ablation $(NAME) --from $(FROM) --model "$$(get model)" \
+	    --data "$$(get data)" --seed "$$(get seed)" --epochs $$((2 * $$(get epochs))) \
+	    --batch "$$(get batch)" --weight-decay "$$(get weight_decay)" \
+	    --train-subset "$$(get train_examples)" --test-subset "$$(get test_examples)" \
+	    --out $(if $(OUT),$(OUT),$(RESULTS)/ablations/$(NAME)_$(notdir $(FROM))) $(ARGS)
+else
+	./bin/dsrbench run experiments/specs/rq3_ablations.ini --profile $(PROFILE) --results $(RESULTS) \
+	    --only '*_$(NAME)_*'
+endif
 
 clean:
 	rm -rf build bin

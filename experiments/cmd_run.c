@@ -36,17 +36,8 @@ int cmd_run(int argc, char **argv)
         {"results", FLAG_STRING, &results, 0, 0, "DIR", "results folder (default results)", 0},
     };
     const int n = sizeof flags / sizeof flags[0];
-    if (argc < 3 || argv[2][0] == '-') {
-        for (int i = 2; i < argc; i++)
-            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                flags_usage(stdout, flags, n, usage);
-                return 0;
-            }
-        fprintf(stderr, "dsrbench run: the spec file comes first: dsrbench run SPEC [options] "
-                        "(see dsrbench run --help)\n");
-        return 2;
-    }
-    const int parsed = flags_parse(flags, n, argc, argv, 3, "dsrbench run", usage);
+    const int parsed =
+        flags_parse_after_positional(flags, n, argc, argv, "dsrbench run", "the spec file", "SPEC", usage);
     if (parsed != 0)
         return parsed > 0 ? 0 : 2;
     char err[2048];

@@ -357,3 +357,20 @@ int flags_restore(struct flag *flags, int n_flags, const char *const *skip, char
     }
     return 0;
 }
+
+int flags_parse_after_positional(struct flag *flags, int n_flags, int argc, char **argv,
+                                 const char *command, const char *what,
+                                 const char *placeholder, const char *usage_head)
+{
+    if (argc < 3 || argv[2][0] == '-') {
+        for (int i = 2; i < argc; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                flags_usage(stdout, flags, n_flags, usage_head);
+                return 1;
+            }
+        fprintf(stderr, "%s: %s comes first: %s %s [options] (see %s --help)\n", command, what,
+                command, placeholder, command);
+        return -1;
+    }
+    return flags_parse(flags, n_flags, argc, argv, 3, command, usage_head);
+}

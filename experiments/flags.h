@@ -31,6 +31,13 @@ struct flag {
 int flags_parse(struct flag *flags, int n_flags, int argc, char **argv, int first,
                 const char *command, const char *usage_head);
 void flags_usage(FILE *out, const struct flag *flags, int n_flags, const char *usage_head);
+/* flags_parse for commands whose one positional argument (argv[2]) comes
+ * first, e.g. `dsrbench run SPEC [options]`: --help before it still prints
+ * the usage; a missing one is refused naming `what` ("the spec file") and
+ * `placeholder` ("SPEC"). Flags start at argv[3]; same returns as flags_parse. */
+int flags_parse_after_positional(struct flag *flags, int n_flags, int argc, char **argv,
+                                 const char *command, const char *what,
+                                 const char *placeholder, const char *usage_head);
 /* the flag entry by name, or NULL */
 const struct flag *flag_find(const struct flag *flags, int n_flags, const char *name);
 

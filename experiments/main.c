@@ -13,6 +13,7 @@ static const char usage[] =
     "Commands:\n"
     "  train     train one model on one data set, write per-epoch CSV and a manifest\n"
     "  run       run an experiment spec's grid of trainings, write summary.csv\n"
+    "  report    aggregate a profile's results into figure CSVs and REPORT.md\n"
     "  info      parameter counts and per-tensor table of a model\n"
     "  methods   the training methods and their options\n"
     "  bench     time training steps against PyTorch (make bench)\n"
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
         return cmd_train(argc, argv);
     if (strcmp(argv[1], "run") == 0)
         return cmd_run(argc, argv);
+    if (strcmp(argv[1], "report") == 0)
+        return cmd_report(argc, argv);
     if (strcmp(argv[1], "info") == 0)
         return cmd_info(argc, argv);
     if (strcmp(argv[1], "methods") == 0)
@@ -41,8 +44,8 @@ int main(int argc, char **argv)
         printf("dsrbench %s\n", DSRBENCH_GIT);
         return 0;
     }
-    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, run, info, methods, bench or "
-                    "version; see "
+    fprintf(stderr, "dsrbench: unknown command '%s' (expected train, run, report, info, methods, "
+                    "bench or version; see "
                     "dsrbench --help)\n",
             argv[1]);
     return 2;

@@ -130,6 +130,12 @@ static int resolve(struct run *r)
     while (first > 0 && o->out[first - 1] != '/')
         first--;
     snprintf(r->run_id, sizeof r->run_id, "%.*s", (int)(len - first), o->out + first);
+    /* the folder's name is the run's id in every CSV row; "/" or ".." has none */
+    if (r->run_id[0] == '\0' || strcmp(r->run_id, ".") == 0 || strcmp(r->run_id, "..") == 0) {
+        fprintf(stderr, "dsrbench train: --out %s: expected a folder whose name names the run "
+                        "(e.g. runs/dsr_s0.9)\n", o->out);
+        return 2;
+    }
     return 0;
 }
 

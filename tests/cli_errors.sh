@@ -81,6 +81,8 @@ expect 2 "--python /nonexistent/python3" bench --python /nonexistent/python3
 mkdir -p "$tmp/done"
 echo "kept" >"$tmp/done/epochs.csv"
 expect 2 "already holds a run" train --out "$tmp/done"
+expect 2 "--out /: expected a folder whose name names the run" train --out /
+expect 2 "--out $tmp/..: expected a folder whose name names the run" train --out "$tmp/.."
 if [ "$(cat "$tmp/done/epochs.csv")" = "kept" ]; then passed=$((passed + 1)); else
     failed=$((failed + 1)); echo "FAIL: an existing epochs.csv was changed"; fi
 

@@ -65,3 +65,35 @@ double method_fixture_stat(struct method_fixture *f, const char *name)
     cr_assert_fail("method %s has no stats column %s", f->run.method->name, name);
     return 0;
 }
+
+void method_fixture_stats(struct method_fixture *f, const char *const *names, double *values,
+                          int n)
+{
+    struct method_stat out[8];
+    const int got = f->run.method->stats(&f->run, out, 8);
+    cr_assert_eq(got, n, "method %s reports %d stats columns, expected %d", f->run.method->name,
+                 got, n);
+    for (int k = 0; k < n; k++) {
+        int i = 0;
+        while (i < got && strcmp(out[i].name, names[k]) != 0)
+            i++;
+        cr_assert_lt(i, got, "method %s has no stats column %s", f->run.method->name, names[k]);
+        values[k] = out[i].value;
+    }
+}
+
+void method_fixture_randomize_active(struct method_fixture *f, struct rng *r, float scale)
+{
+    for (int l = 0; l < f->run.store.count; l++) {
+        const struct param *p = f->run.store.tensors[l].param;
+        for (size_t i = 0; i < p->count; i++)
+            if (p->mask[i])
+                p->value[i] = scale * rng_normal(r);
+    }
+}
+
+void method_fixture_expect_consistent(struct method_fixture *f)
+{
+    char err[256];
+    cr_expect_eq(sparse_store_check(&f->run.store, err, sizeof err), 0, "%s", err);
+}

@@ -39,5 +39,15 @@ void method_fixture_hook(struct method_fixture *f,
  * read every column of one epoch from one call: call once per column only for
  * values that are not counts); fails the test when the column is missing */
 double method_fixture_stat(struct method_fixture *f, const char *name);
+/* every column of one epoch from one stats call, values[i] for names[i]; fails
+ * the test unless the hook reports exactly these n columns */
+void method_fixture_stats(struct method_fixture *f, const char *const *names, double *values,
+                          int n);
+
+/* every active weight of every sparse tensor from N(0, scale^2): distinct
+ * magnitudes, as training leaves them */
+void method_fixture_randomize_active(struct method_fixture *f, struct rng *r, float scale);
+/* expects the sparse store's invariants to hold (sparse_store_check) */
+void method_fixture_expect_consistent(struct method_fixture *f);
 
 #endif

@@ -68,26 +68,10 @@ struct deepr_stats {
 /* every column of one epoch from one stats call (the call resets the counts) */
 static struct deepr_stats read_stats(struct method_fixture *f)
 {
-    struct method_stat out[8];
-    const int n = method_deepr.stats(&f->run, out, 8);
-    struct deepr_stats s = {0};
-    cr_assert_eq(n, 4);
-    for (int i = 0; i < n; i++) {
-        double *slot = strcmp(out[i].name, "T") == 0                ? &s.t
-                       : strcmp(out[i].name, "flipped") == 0        ? &s.flipped
-                       : strcmp(out[i].name, "grown") == 0          ? &s.grown
-                       : strcmp(out[i].name, "rewiring_steps") == 0 ? &s.steps
-                                                                    : NULL;
-        cr_assert_not_null(slot, "unexpected column %s", out[i].name);
-        *slot = out[i].value;
-    }
-    return s;
-}
-
-static void expect_store_consistent(struct method_fixture *f)
-{
-    char err[256];
-    cr_expect_eq(sparse_store_check(&f->run.store, err, sizeof err), 0, "%s", err);
+    static const char *const names[] = {"T", "flipped", "grown", "rewiring_steps"};
+    double v[4];
+    method_fixture_stats(f, names, v, 4);
+    return (struct deepr_stats){.t = v[0], .flipped = v[1], .grown = v[2], .steps = v[3]};
 }
 
 static int sign_of(float w)
@@ -121,7 +105,7 @@ Test(deepr, every_tensor_keeps_its_active_count_after_every_step)
         flipped += s.flipped;
     }
     cr_expect_gt(flipped, 25 * 5000, "only %g weights flipped in 25 steps", flipped);
-    expect_store_consistent(&f);
+    method_fixture_expect_consistent(&f);
     method_fixture_free(&f);
 }
 
@@ -178,7 +162,7 @@ Test(deepr, deactivates_exactly_the_sign_flipped_weights_and_regrows_them_at_zer
     }
     const struct deepr_stats s = read_stats(&f);
     cr_expect_eq(s.flipped, flips[FC1] + flips[FC2] + flips[FC3]);
-    expect_store_consistent(&f);
+    method_fixture_expect_consistent(&f);
     method_fixture_free(&f);
 }
 

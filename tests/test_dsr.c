@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "method.h"
+#include "method_fixture.h"
 #include "models.h"
 #include "realloc.h"
 
@@ -14,101 +15,49 @@ extern const struct method method_dsr;
 
 enum { FC1, FC2, FC3 };
 
-struct dsr_fixture {
-    struct net *net;
-    struct method_run run;
-};
+static void setup(struct method_fixture *f, double sparsity, uint64_t seed,
+                  const char *const *options)
+{
+    method_fixture_setup(f, &method_dsr,
+                         (struct method_setup){.sparsity = sparsity, .seed = seed,
+                                               .options = options});
+}
 
-/* 0 leaves an option at its default */
-struct dsr_settings {
-    double sparsity;
-    uint64_t seed;
-    double np, h0;
-};
+/* H0 = 0.02: about 31% of weights drawn from N(0, 0.05^2) fall below it */
+static const char *const h0_002[] = {"h0=0.02", NULL};
+/* N_p = 1000: the tests prune counts around it to move H */
+static const char *const np_1000[] = {"np=1000", NULL};
 
 static int option_index(const char *name)
 {
-    for (int i = 0; i < method_dsr.n_options; i++)
-        if (strcmp(method_dsr.options[i].name, name) == 0)
-            return i;
-    cr_assert_fail("dsr has no option %s", name);
-    return -1;
+    return method_option_index(&method_dsr, name);
 }
 
-/* what train_run does: defaults, configure, build, weights, masks, init */
-static int try_setup(struct dsr_fixture *f, const char *model, int c, int h, int w,
-                     struct dsr_settings set)
+static void step(struct method_fixture *f, long iteration, int epoch)
 {
-    struct model_spec spec;
-    char err[256];
-    cr_assert_eq(model_parse(model, &spec, err, sizeof err), 0, "%s", err);
-    f->run = (struct method_run){.method = &method_dsr, .sparsity = set.sparsity,
-                                 .stream = rng_stream(set.seed, RNG_METHOD)};
-    for (int i = 0; i < method_dsr.n_options; i++)
-        f->run.option[i] = method_dsr.options[i].default_value;
-    f->run.option[option_index("np")] = set.np;
-    if (set.h0 > 0)
-        f->run.option[option_index("h0")] = set.h0;
-    cr_assert_eq(method_dsr.configure(&f->run, &spec), 0);
-    f->net = model_build(&spec, c, h, w, 10);
-    cr_assert_not_null(f->net);
-    f->run.net = f->net;
-    struct rng weights = rng_stream(set.seed, RNG_WEIGHT_INIT);
-    net_init_params(f->net, &weights);
-    cr_assert_eq(sparse_store_init(&f->run.store, f->net), 0);
-    struct rng masks = rng_stream(set.seed, RNG_MASK_INIT);
-    sparse_store_random_masks(&f->run.store, set.sparsity, &masks);
-    return method_dsr.init(&f->run);
-}
-
-static void setup(struct dsr_fixture *f, struct dsr_settings set)
-{
-    cr_assert_eq(try_setup(f, "lenet-300-100", 1, 28, 28, set), 0);
-}
-
-static void teardown(struct dsr_fixture *f)
-{
-    method_dsr.free_state(&f->run);
-    sparse_store_free(&f->run.store);
-    net_free(f->net);
-}
-
-static void step(struct dsr_fixture *f, long iteration, int epoch)
-{
-    const struct train_position pos = {.epoch = epoch, .iteration = iteration};
-    method_dsr.after_step(&f->run, f->net, &pos);
+    method_fixture_hook(f, method_dsr.after_step, epoch, iteration);
 }
 
 struct dsr_stats {
     double h, pruned, grown, reallocations;
 };
 
-/* the stats hook's columns by name; the hook resets the per-epoch counts */
-static struct dsr_stats read_stats(struct dsr_fixture *f)
+/* every column of one epoch from one stats call (the call resets the counts) */
+static struct dsr_stats read_stats(struct method_fixture *f)
 {
-    struct method_stat out[8];
-    const int n = method_dsr.stats(&f->run, out, 8);
-    struct dsr_stats s = {0};
-    cr_assert_eq(n, 4);
-    for (int i = 0; i < n; i++) {
-        double *slot = strcmp(out[i].name, "H") == 0               ? &s.h
-                       : strcmp(out[i].name, "pruned") == 0        ? &s.pruned
-                       : strcmp(out[i].name, "grown") == 0         ? &s.grown
-                       : strcmp(out[i].name, "reallocations") == 0 ? &s.reallocations
-                                                                   : NULL;
-        cr_assert_not_null(slot, "unexpected column %s", out[i].name);
-        *slot = out[i].value;
-    }
-    return s;
+    static const char *const names[] = {"H", "pruned", "grown", "reallocations"};
+    double v[4];
+    method_fixture_stats(f, names, v, 4);
+    return (struct dsr_stats){.h = v[0], .pruned = v[1], .grown = v[2], .reallocations = v[3]};
 }
 
-static struct sparse_tensor *tensor(struct dsr_fixture *f, int l)
+static struct sparse_tensor *tensor(struct method_fixture *f, int l)
 {
     return &f->run.store.tensors[l];
 }
 
 /* every active weight of every tensor to v */
-static void set_active_weights(struct dsr_fixture *f, float v)
+static void set_active_weights(struct method_fixture *f, float v)
 {
     for (int l = 0; l < f->run.store.count; l++) {
         const struct param *p = tensor(f, l)->param;
@@ -119,7 +68,7 @@ static void set_active_weights(struct dsr_fixture *f, float v)
 }
 
 /* the first m active weights of tensor l to v */
-static void set_first_active(struct dsr_fixture *f, int l, size_t m, float v)
+static void set_first_active(struct method_fixture *f, int l, size_t m, float v)
 {
     const struct param *p = tensor(f, l)->param;
     for (size_t i = 0; i < p->count && m > 0; i++)
@@ -129,32 +78,15 @@ static void set_first_active(struct dsr_fixture *f, int l, size_t m, float v)
         }
 }
 
-/* active weights drawn from N(0, scale^2), as training might leave them */
-static void randomize_active_weights(struct dsr_fixture *f, struct rng *r, float scale)
-{
-    for (int l = 0; l < f->run.store.count; l++) {
-        const struct param *p = tensor(f, l)->param;
-        for (size_t i = 0; i < p->count; i++)
-            if (p->mask[i])
-                p->value[i] = scale * rng_normal(r);
-    }
-}
-
-static void expect_store_consistent(struct dsr_fixture *f)
-{
-    char err[256];
-    cr_expect_eq(sparse_store_check(&f->run.store, err, sizeof err), 0, "%s", err);
-}
-
 Test(dsr, budget_is_exact_over_many_reallocations)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 1, .h0 = 0.02});
+    struct method_fixture f;
+    setup(&f, 0.9, 1, h0_002);
     const size_t budget = sparse_store_active(&f.run.store);
     struct rng r = rng_stream(11, RNG_WEIGHT_INIT);
     double moved = 0;
     for (int k = 1; k <= 40; k++) {
-        randomize_active_weights(&f, &r, 0.05f);
+        method_fixture_randomize_active(&f, &r, 0.05f);
         step(&f, 100L * k, 0);
         cr_assert_eq(sparse_store_active(&f.run.store), budget, "after reallocation %d", k);
         for (int l = 0; l < f.run.store.count; l++)
@@ -165,16 +97,16 @@ Test(dsr, budget_is_exact_over_many_reallocations)
         moved += s.pruned;
     }
     cr_expect_gt(moved, 40 * 1000, "only %g weights moved in 40 reallocations", moved);
-    expect_store_consistent(&f);
-    teardown(&f);
+    method_fixture_expect_consistent(&f);
+    method_fixture_free(&f);
 }
 
 Test(dsr, never_regrows_where_it_pruned_and_grows_at_zero)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 2, .h0 = 0.02});
+    struct method_fixture f;
+    setup(&f, 0.9, 2, h0_002);
     struct rng r = rng_stream(12, RNG_WEIGHT_INIT);
-    randomize_active_weights(&f, &r, 0.05f);
+    method_fixture_randomize_active(&f, &r, 0.05f);
     const double h = 0.02;
     uint8_t *mask[3];
     float *value[3];
@@ -215,21 +147,21 @@ Test(dsr, never_regrows_where_it_pruned_and_grows_at_zero)
     cr_expect_gt(grown_fc1, 1000);
     cr_expect(fabs(grown_fc1_index / grown_fc1 - 0.5) < 0.05, "grown fc1 positions average %g",
               grown_fc1_index / grown_fc1);
-    expect_store_consistent(&f);
-    teardown(&f);
+    method_fixture_expect_consistent(&f);
+    method_fixture_free(&f);
 }
 
 /* prunes exactly m weights (from fc1) with N_p = 1000 and returns H after */
 static double threshold_after_pruning(size_t m)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 3, .np = 1000});
+    struct method_fixture f;
+    setup(&f, 0.9, 3, np_1000);
     set_active_weights(&f, 1.0f);
     set_first_active(&f, FC1, m, 1e-4f);
     step(&f, 100, 0);
     const struct dsr_stats s = read_stats(&f);
     cr_assert_eq(s.pruned, (double)m);
-    teardown(&f);
+    method_fixture_free(&f);
     return s.h;
 }
 
@@ -245,8 +177,8 @@ Test(dsr, threshold_doubles_below_and_halves_above_the_target_band)
 
 Test(dsr, threshold_persists_across_reallocations_and_epochs)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 3, .np = 1000});
+    struct method_fixture f;
+    setup(&f, 0.9, 3, np_1000);
     const int iterations[3][2] = {{100, 0}, {200, 0}, {5200, 100}}; /* P = 400 at epoch 100 */
     for (int k = 0; k < 3; k++) {
         set_active_weights(&f, 1.0f); /* nothing is below H but ... */
@@ -254,11 +186,11 @@ Test(dsr, threshold_persists_across_reallocations_and_epochs)
         step(&f, iterations[k][0], iterations[k][1]);
         cr_expect_eq(read_stats(&f).h, 1e-3 / (2 << k), "after reallocation %d", k + 1);
     }
-    teardown(&f);
+    method_fixture_free(&f);
 }
 
 /* per-tensor active counts of the fixture */
-static void active_counts(struct dsr_fixture *f, size_t out[3])
+static void active_counts(struct method_fixture *f, size_t out[3])
 {
     for (int l = 0; l < 3; l++)
         out[l] = tensor(f, l)->active;
@@ -266,8 +198,8 @@ static void active_counts(struct dsr_fixture *f, size_t out[3])
 
 Test(dsr, regrowth_is_split_by_surviving_counts)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 4});
+    struct method_fixture f;
+    setup(&f, 0.9, 4, NULL);
     set_active_weights(&f, 1.0f);
     set_first_active(&f, FC1, 1000, 1e-4f);
     step(&f, 100, 0);
@@ -277,13 +209,13 @@ Test(dsr, regrowth_is_split_by_surviving_counts)
     cr_expect_eq(active[FC1], 23520 - 1000 + 879);
     cr_expect_eq(active[FC2], 3000 + 117);
     cr_expect_eq(active[FC3], 100 + 4);
-    teardown(&f);
+    method_fixture_free(&f);
 }
 
 Test(dsr, a_tensor_never_empties_its_first_active_weight_survives)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 5});
+    struct method_fixture f;
+    setup(&f, 0.9, 5, NULL);
     set_active_weights(&f, 1.0f);
     set_first_active(&f, FC3, 100, 1e-5f);
     const struct param *fc3 = tensor(&f, FC3)->param;
@@ -299,13 +231,13 @@ Test(dsr, a_tensor_never_empties_its_first_active_weight_survives)
     active_counts(&f, active);
     cr_expect_eq(active[FC1], 23520 + 88); /* round(87.80) */
     cr_expect_eq(active[FC2], 3000 + 11);  /* round(11.20) */
-    teardown(&f);
+    method_fixture_free(&f);
 }
 
 Test(dsr, a_full_tensor_gets_nothing_and_its_share_goes_elsewhere)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 6});
+    struct method_fixture f;
+    setup(&f, 0.9, 6, NULL);
     for (size_t i = 0; i < 1000; i++)
         sparse_activate(tensor(&f, FC3), i, 1.0f);
     set_active_weights(&f, 1.0f);
@@ -318,8 +250,8 @@ Test(dsr, a_full_tensor_gets_nothing_and_its_share_goes_elsewhere)
     cr_expect_eq(active[FC1], 23520 - 1000 + 849 + 34);
     cr_expect_eq(active[FC2], 3000 + 113 + 4);
     cr_expect_eq(active[FC3], 1000);
-    expect_store_consistent(&f);
-    teardown(&f);
+    method_fixture_expect_consistent(&f);
+    method_fixture_free(&f);
 }
 
 /* realloc_redistribute over hand-made counts */
@@ -399,7 +331,7 @@ Test(dsr, overflow_is_resplit_over_tensors_with_room)
 }
 
 /* reallocations the stats report after one after_step */
-static double reallocations_after(struct dsr_fixture *f, long iteration, int epoch)
+static double reallocations_after(struct method_fixture *f, long iteration, int epoch)
 {
     step(f, iteration, epoch);
     return read_stats(f).reallocations;
@@ -407,8 +339,8 @@ static double reallocations_after(struct dsr_fixture *f, long iteration, int epo
 
 Test(dsr, reallocates_every_p_iterations_p_doubling_until_the_stop_epoch)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 7});
+    struct method_fixture f;
+    setup(&f, 0.9, 7, NULL);
     static const struct {
         long iteration;
         int epoch;
@@ -422,23 +354,23 @@ Test(dsr, reallocates_every_p_iterations_p_doubling_until_the_stop_epoch)
         cr_expect_eq(reallocations_after(&f, cases[i].iteration, cases[i].epoch),
                      cases[i].expect, "iteration %ld, epoch %d", cases[i].iteration,
                      cases[i].epoch);
-    teardown(&f);
+    method_fixture_free(&f);
 }
 
 /* fc1's mask after five reallocations with the given method seed */
 static uint8_t *mask_after_reallocations(uint64_t method_seed)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 8, .h0 = 0.02});
+    struct method_fixture f;
+    setup(&f, 0.9, 8, h0_002);
     f.run.stream = rng_stream(method_seed, RNG_METHOD);
     struct rng r = rng_stream(13, RNG_WEIGHT_INIT);
     for (int k = 1; k <= 5; k++) {
-        randomize_active_weights(&f, &r, 0.05f);
+        method_fixture_randomize_active(&f, &r, 0.05f);
         step(&f, 100L * k, 0);
     }
     uint8_t *mask = malloc(235200);
     memcpy(mask, tensor(&f, FC1)->param->mask, 235200);
-    teardown(&f);
+    method_fixture_free(&f);
     return mask;
 }
 
@@ -455,19 +387,19 @@ Test(dsr, the_method_stream_alone_decides_the_masks)
 
 Test(dsr, defaults_follow_the_paper_setup_of_the_model)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 1});
+    struct method_fixture f;
+    setup(&f, 0.9, 1, NULL);
     /* 20000 * 266200 / 1451520 sparse positions */
     cr_expect_eq(f.run.option[option_index("np")], 3668);
     cr_expect_eq(f.run.option[option_index("period")], 100);
     cr_expect_eq(f.run.option[option_index("stop_epoch")], 190);
-    teardown(&f);
+    method_fixture_free(&f);
 
-    cr_assert_eq(try_setup(&f, "wrn-28-2", 3, 32, 32,
-                           (struct dsr_settings){.sparsity = 0.9, .seed = 1}),
-                 0);
+    method_fixture_setup(&f, &method_dsr,
+                         (struct method_setup){.model = "wrn-28-2", .c = 3, .h = 32, .w = 32,
+                                               .sparsity = 0.9, .seed = 1});
     cr_expect_eq(f.run.option[option_index("np")], 20000);
-    teardown(&f);
+    method_fixture_free(&f);
 
     struct model_spec spec;
     char err[256];
@@ -486,8 +418,8 @@ Test(dsr, defaults_follow_the_paper_setup_of_the_model)
 
 Test(dsr, stats_report_the_epoch_and_reset)
 {
-    struct dsr_fixture f;
-    setup(&f, (struct dsr_settings){.sparsity = 0.9, .seed = 9, .np = 1000});
+    struct method_fixture f;
+    setup(&f, 0.9, 9, np_1000);
     set_active_weights(&f, 1.0f);
     set_first_active(&f, FC1, 1000, 1e-4f);
     step(&f, 100, 0);
@@ -502,17 +434,16 @@ Test(dsr, stats_report_the_epoch_and_reset)
     s = read_stats(&f);
     cr_expect_eq(s.pruned + s.grown + s.reallocations, 0);
     cr_expect_eq(s.h, 2e-3);
-    teardown(&f);
+    method_fixture_free(&f);
 }
 
 Test(dsr, refuses_sparsity_below_one_half)
 {
-    struct dsr_fixture f;
-    cr_expect_eq(try_setup(&f, "lenet-300-100", 1, 28, 28,
-                           (struct dsr_settings){.sparsity = 0.4, .seed = 1}),
+    struct method_fixture f;
+    cr_expect_eq(method_fixture_try(&f, &method_dsr,
+                                    (struct method_setup){.sparsity = 0.4, .seed = 1}),
                  -1);
-    sparse_store_free(&f.run.store);
-    net_free(f.net);
+    method_fixture_free(&f);
 }
 
 Test(dsr, rejects_periods_that_do_not_rise)

@@ -37,23 +37,6 @@ static void step(struct method_fixture *f, long iteration, int epoch)
     method_fixture_hook(f, method_set.after_step, epoch, iteration);
 }
 
-/* active weights from N(0, scale^2): distinct magnitudes, as training leaves them */
-static void randomize_active_weights(struct method_fixture *f, struct rng *r, float scale)
-{
-    for (int l = 0; l < f->run.store.count; l++) {
-        const struct param *p = tensor(f, l)->param;
-        for (size_t i = 0; i < p->count; i++)
-            if (p->mask[i])
-                p->value[i] = scale * rng_normal(r);
-    }
-}
-
-static void expect_store_consistent(struct method_fixture *f)
-{
-    char err[256];
-    cr_expect_eq(sparse_store_check(&f->run.store, err, sizeof err), 0, "%s", err);
-}
-
 struct set_stats {
     double zeta, pruned, grown, reallocations;
 };
@@ -61,20 +44,10 @@ struct set_stats {
 /* every column of one epoch from one stats call (the call resets the counts) */
 static struct set_stats read_stats(struct method_fixture *f)
 {
-    struct method_stat out[8];
-    const int n = method_set.stats(&f->run, out, 8);
-    struct set_stats s = {0};
-    cr_assert_eq(n, 4);
-    for (int i = 0; i < n; i++) {
-        double *slot = strcmp(out[i].name, "zeta") == 0            ? &s.zeta
-                       : strcmp(out[i].name, "pruned") == 0        ? &s.pruned
-                       : strcmp(out[i].name, "grown") == 0         ? &s.grown
-                       : strcmp(out[i].name, "reallocations") == 0 ? &s.reallocations
-                                                                   : NULL;
-        cr_assert_not_null(slot, "unexpected column %s", out[i].name);
-        *slot = out[i].value;
-    }
-    return s;
+    static const char *const names[] = {"zeta", "pruned", "grown", "reallocations"};
+    double v[4];
+    method_fixture_stats(f, names, v, 4);
+    return (struct set_stats){.zeta = v[0], .pruned = v[1], .grown = v[2], .reallocations = v[3]};
 }
 
 /* a copy of every tensor's mask and values, to compare a step against */
@@ -113,7 +86,7 @@ Test(set, every_tensor_keeps_its_active_count_over_many_reallocations)
         active[l] = tensor(&f, l)->active;
     struct rng r = rng_stream(21, RNG_WEIGHT_INIT);
     for (int k = 1; k <= 30; k++) {
-        randomize_active_weights(&f, &r, 0.05f);
+        method_fixture_randomize_active(&f, &r, 0.05f);
         step(&f, 100L * k, 0);
         for (int l = 0; l < TENSORS; l++)
             cr_assert_eq(tensor(&f, l)->active, active[l], "tensor %d after reallocation %d",
@@ -123,7 +96,7 @@ Test(set, every_tensor_keeps_its_active_count_over_many_reallocations)
         cr_assert_eq(s.reallocations, 1);
         cr_assert_gt(s.pruned, 0);
     }
-    expect_store_consistent(&f);
+    method_fixture_expect_consistent(&f);
     method_fixture_free(&f);
 }
 
@@ -135,7 +108,7 @@ static void check_one_reallocation(const char *const *options, uint64_t seed)
     struct method_fixture f;
     setup(&f, 0.9, seed, options);
     struct rng r = rng_stream(seed + 100, RNG_WEIGHT_INIT);
-    randomize_active_weights(&f, &r, 0.05f);
+    method_fixture_randomize_active(&f, &r, 0.05f);
     const double zeta = option(&f, "zeta");
     struct snapshot before = take_snapshot(&f);
     step(&f, 100, 0);
@@ -166,7 +139,7 @@ static void check_one_reallocation(const char *const *options, uint64_t seed)
         cr_expect_lt(largest_pruned, smallest_kept, "%s: pruned up to %g, kept from %g",
                      p->name, (double)largest_pruned, (double)smallest_kept);
     }
-    expect_store_consistent(&f);
+    method_fixture_expect_consistent(&f);
     free_snapshot(&before);
     method_fixture_free(&f);
 }
@@ -235,7 +208,7 @@ Test(set, moves_are_clamped_to_what_a_tensor_holds_and_has_room_for)
     method_set.free_state(&f.run);
     cr_assert_eq(method_set.init(&f.run), 0);
     struct rng r = rng_stream(40, RNG_WEIGHT_INIT);
-    randomize_active_weights(&f, &r, 0.05f);
+    method_fixture_randomize_active(&f, &r, 0.05f);
     struct snapshot before = take_snapshot(&f);
     step(&f, 100, 0);
     const struct set_stats s = read_stats(&f);
@@ -245,7 +218,7 @@ Test(set, moves_are_clamped_to_what_a_tensor_holds_and_has_room_for)
     cr_expect_eq(fc2->active, 30000);
     for (size_t i = 0; i < fc2->param->count; i++)
         cr_assert_eq(fc2->param->value[i], before.value[FC2][i]);
-    expect_store_consistent(&f);
+    method_fixture_expect_consistent(&f);
     free_snapshot(&before);
     method_fixture_free(&f);
 }
@@ -392,7 +365,7 @@ static uint8_t *mask_after_reallocations(uint64_t method_seed)
     f.run.stream = rng_stream(method_seed, RNG_METHOD);
     struct rng r = rng_stream(13, RNG_WEIGHT_INIT);
     for (int k = 1; k <= 5; k++) {
-        randomize_active_weights(&f, &r, 0.05f);
+        method_fixture_randomize_active(&f, &r, 0.05f);
         step(&f, 100L * k, 0);
     }
     uint8_t *mask = malloc(235200);

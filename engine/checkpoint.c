@@ -97,6 +97,17 @@ static void put_rng(struct writer *w, const struct rng *r)
         put_u64(w, r->s[i]);
 }
 
+/* a batch-norm statistic: its name LAYER.WHAT, its count, its floats */
+static void put_buffer(struct writer *w, const char *layer, const char *what, const float *data,
+                       size_t count)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s.%s", layer, what);
+    put_str(w, name);
+    put_u64(w, count);
+    put(w, data, count * sizeof(float));
+}
+
 static void put_payload(struct writer *w, const struct net *net, const struct checkpoint_meta *m)
 {
     put_str(w, m->model);
@@ -133,15 +144,8 @@ static void put_payload(struct writer *w, const struct net *net, const struct ch
         if (l->kind != LAYER_BATCHNORM)
             continue;
         const size_t c = (size_t)l->weight->shape[0];
-        char name[96];
-        snprintf(name, sizeof name, "%s.running_mean", l->name);
-        put_str(w, name);
-        put_u64(w, c);
-        put(w, l->running_mean, c * sizeof(float));
-        snprintf(name, sizeof name, "%s.running_var", l->name);
-        put_str(w, name);
-        put_u64(w, c);
-        put(w, l->running_var, c * sizeof(float));
+        put_buffer(w, l->name, "running_mean", l->running_mean, c);
+        put_buffer(w, l->name, "running_var", l->running_var, c);
     }
 }
 
@@ -248,32 +252,17 @@ static const unsigned char *take(struct cursor *c, size_t n)
     return p;
 }
 
-static uint32_t get_u32(struct cursor *c)
+/* n bytes into v; v keeps what it held when the payload has ended */
+static void get(struct cursor *c, void *v, size_t n)
 {
-    uint32_t v = 0;
-    const unsigned char *p = take(c, sizeof v);
+    const unsigned char *p = take(c, n);
     if (p)
-        memcpy(&v, p, sizeof v);
-    return v;
+        memcpy(v, p, n);
 }
 
-static uint64_t get_u64(struct cursor *c)
-{
-    uint64_t v = 0;
-    const unsigned char *p = take(c, sizeof v);
-    if (p)
-        memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static double get_f64(struct cursor *c)
-{
-    double v = 0;
-    const unsigned char *p = take(c, sizeof v);
-    if (p)
-        memcpy(&v, p, sizeof v);
-    return v;
-}
+static uint32_t get_u32(struct cursor *c) { uint32_t v = 0; get(c, &v, sizeof v); return v; }
+static uint64_t get_u64(struct cursor *c) { uint64_t v = 0; get(c, &v, sizeof v); return v; }
+static double get_f64(struct cursor *c) { double v = 0; get(c, &v, sizeof v); return v; }
 
 static const char *get_str(struct cursor *c)
 {

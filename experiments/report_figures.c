@@ -208,13 +208,35 @@ static void plan_curves(const struct report_experiment *e, struct report_figures
 }
 
 /* one figure per model from a CSV with a series column (DSR's global
- * sparsities); unit_column, when given, lists the layers or blocks in order */
+ * sparsities): the figure stem_MODEL drawn by script, captioned
+ * "MODEL: caption_tail" */
+struct per_model_figure {
+    const char *csv, *script, *stem, *caption_tail;
+    const char *unit_column; /* lists the layers or blocks in order; NULL: none */
+};
+
+static const struct per_model_figure dsr_dynamics = {
+    "dynamics.csv", "dsr_dynamics.gp", "dsr_dynamics",
+    "DSR's threshold H (log scale) and weights pruned per epoch, mean over seeds", NULL};
+
+/* RQ4: where DSR leaves the parameters, per layer and block (then its dynamics) */
+static const struct per_model_figure layer_figures[] = {
+    {"layers_final.csv", "layers_final.gp", "layers_final",
+     "final sparsity of every sparse layer at each global sparsity, mean and std over seeds",
+     "layer"},
+    {"blocks_final.csv", "blocks_final.gp", "blocks_final",
+     "final sparsity of every residual block at each global sparsity, mean and std over seeds",
+     "block"},
+    {"layers_over_time.csv", "layers_over_time.gp", "layers_over_time",
+     "sparsity of every layer after every epoch, mean over seeds, one panel per global sparsity",
+     "layer"},
+};
+
 static void plan_per_model(const struct report_experiment *e, struct report_figures *fs,
-                           const char *csv, const char *script, const char *stem,
-                           const char *caption_tail, const char *unit_column)
+                           const struct per_model_figure *pf)
 {
     struct csv_table t;
-    if (read_csv(e, csv, &t) != 0)
+    if (read_csv(e, pf->csv, &t) != 0)
         return;
     struct words models;
     distinct(&t, "model", NULL, NULL, &models);
@@ -226,17 +248,17 @@ static void plan_per_model(const struct report_experiment *e, struct report_figu
         struct words series, units;
         distinct(&t, "series", "model", model, &series);
         struct vars v = {0};
-        var(&v, "data", csv);
+        var(&v, "data", pf->csv);
         var(&v, "model", model);
         var(&v, "series", series.text);
-        if (unit_column) {
-            distinct(&t, unit_column, "model", model, &units);
+        if (pf->unit_column) {
+            distinct(&t, pf->unit_column, "model", model, &units);
             var(&v, "units", units.text);
         }
         char name[160], caption[256];
-        snprintf(name, sizeof name, "%s_%s", stem, model);
-        snprintf(caption, sizeof caption, "%s: %s", model, caption_tail);
-        add(fs, script, name, caption, &v);
+        snprintf(name, sizeof name, "%s_%s", pf->stem, model);
+        snprintf(caption, sizeof caption, "%s: %s", model, pf->caption_tail);
+        add(fs, pf->script, name, caption, &v);
     }
     csv_table_free(&t);
 }
@@ -300,26 +322,14 @@ void report_figures_plan(const struct report_experiment *e, const struct report_
     if (strncmp(n, "rq1", 3) == 0) {
         plan_budget(e, gs, out);
         plan_curves(e, out);
-        plan_per_model(e, out, "dynamics.csv", "dsr_dynamics.gp", "dsr_dynamics",
-                       "DSR's threshold H (log scale) and weights pruned per epoch, mean over seeds",
-                       NULL);
+        plan_per_model(e, out, &dsr_dynamics);
     } else if (strncmp(n, "rq3", 3) == 0) {
         plan_ablations(e, out);
         plan_curves(e, out);
     } else if (strncmp(n, "rq4", 3) == 0) {
-        plan_per_model(e, out, "layers_final.csv", "layers_final.gp", "layers_final",
-                       "final sparsity of every sparse layer at each global sparsity, mean and "
-                       "std over seeds", "layer");
-        plan_per_model(e, out, "blocks_final.csv", "blocks_final.gp", "blocks_final",
-                       "final sparsity of every residual block at each global sparsity, mean and "
-                       "std over seeds", "block");
-        plan_per_model(e, out, "layers_over_time.csv", "layers_over_time.gp",
-                       "layers_over_time",
-                       "sparsity of every layer after every epoch, mean over seeds, one panel per "
-                       "global sparsity", "layer");
-        plan_per_model(e, out, "dynamics.csv", "dsr_dynamics.gp", "dsr_dynamics",
-                       "DSR's threshold H (log scale) and weights pruned per epoch, mean over seeds",
-                       NULL);
+        for (size_t i = 0; i < sizeof layer_figures / sizeof layer_figures[0]; i++)
+            plan_per_model(e, out, &layer_figures[i]);
+        plan_per_model(e, out, &dsr_dynamics);
     } else {
         plan_curves(e, out);
     }

@@ -59,6 +59,17 @@ static void add_word(struct words *w, const char *word)
                                w->len ? " " : "", word);
 }
 
+/* the next word of the list at *p into out, *p moved past it; 0 at the end */
+static int next_word(const char **p, char *out, size_t out_len)
+{
+    if (!**p)
+        return 0;
+    const size_t n = strcspn(*p, " ");
+    snprintf(out, out_len, "%.*s", (int)n, *p);
+    *p += n + ((*p)[n] == ' ');
+    return 1;
+}
+
 /* the distinct values of column col, in order, over the rows whose column
  * where equals value (where NULL: every row) */
 static void distinct(const struct csv_table *t, const char *col, const char *where,
@@ -119,10 +130,7 @@ static void plan_budget(const struct report_experiment *e, const struct report_g
     var(&v, "all", all.text); /* every curve's label: its colour is its place here */
     int i = 0;
     char name[64], word[64];
-    for (const char *p = with_runs.text; *p; i++) {
-        const size_t n = strcspn(p, " ");
-        snprintf(word, sizeof word, "%.*s", (int)n, p);
-        p += n + (p[n] == ' ');
+    for (const char *p = with_runs.text; next_word(&p, word, sizeof word); i++) {
         struct words labels = {0};
         const struct report_group *d = NULL;
         for (int k = 0; k < gs->count; k++) {
@@ -158,10 +166,7 @@ static void plan_curves(const struct report_experiment *e, struct report_figures
     struct words models;
     distinct(&t, "model", NULL, NULL, &models);
     char model[64];
-    for (const char *p = models.text; *p;) {
-        const size_t n = strcspn(p, " ");
-        snprintf(model, sizeof model, "%.*s", (int)n, p);
-        p += n + (p[n] == ' ');
+    for (const char *p = models.text; next_word(&p, model, sizeof model);) {
         struct words sparsities = {0}, labels, dense_labels = {0}, all = {0};
         const int cm = csv_table_column(&t, "model"), cs = csv_table_column(&t, "sparsity"),
                   cl = csv_table_column(&t, "label"), cmeth = csv_table_column(&t, "method");
@@ -184,10 +189,7 @@ static void plan_curves(const struct report_experiment *e, struct report_figures
         var(&v, "all", all.text);
         int i = 0;
         char s[64], name[160];
-        for (const char *q = sparsities.text; *q; i++) {
-            const size_t m = strcspn(q, " ");
-            snprintf(s, sizeof s, "%.*s", (int)m, q);
-            q += m + (q[m] == ' ');
+        for (const char *q = sparsities.text; next_word(&q, s, sizeof s); i++) {
             labels = (struct words){0};
             for (int r = 0; r < t.rows; r++)
                 if (strcmp(csv_table_cell(&t, r, cm), model) == 0 &&
@@ -241,10 +243,7 @@ static void plan_per_model(const struct report_experiment *e, struct report_figu
     struct words models;
     distinct(&t, "model", NULL, NULL, &models);
     char model[64];
-    for (const char *p = models.text; *p;) {
-        const size_t n = strcspn(p, " ");
-        snprintf(model, sizeof model, "%.*s", (int)n, p);
-        p += n + (p[n] == ' ');
+    for (const char *p = models.text; next_word(&p, model, sizeof model);) {
         struct words series, units;
         distinct(&t, "series", "model", model, &series);
         struct vars v = {0};
@@ -284,10 +283,8 @@ static void plan_ablations(const struct report_experiment *e, struct report_figu
         var(&v, "methods", ordered.text);
         int i = 0;
         char model[64], name[32];
-        for (const char *p = models.text; *p; i++) { /* the x axis' categories per model */
-            const size_t n = strcspn(p, " ");
-            snprintf(model, sizeof model, "%.*s", (int)n, p);
-            p += n + (p[n] == ' ');
+        /* the x axis' categories per model */
+        for (const char *p = models.text; next_word(&p, model, sizeof model); i++) {
             struct words sparsities;
             distinct(&t, "sparsity", "model", model, &sparsities);
             snprintf(name, sizeof name, "sparsities%d", i + 1);

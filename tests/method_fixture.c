@@ -97,3 +97,35 @@ void method_fixture_expect_consistent(struct method_fixture *f)
     char err[256];
     cr_expect_eq(sparse_store_check(&f->run.store, err, sizeof err), 0, "%s", err);
 }
+
+uint8_t *method_fixture_mask_after_reallocations(const struct method *m,
+                                                 const char *const *options,
+                                                 uint64_t method_seed)
+{
+    struct method_fixture f;
+    method_fixture_setup(&f, m, (struct method_setup){.sparsity = 0.9, .seed = 8,
+                                                      .options = options});
+    f.run.stream = rng_stream(method_seed, RNG_METHOD);
+    struct rng r = rng_stream(13, RNG_WEIGHT_INIT);
+    for (int k = 1; k <= 5; k++) {
+        method_fixture_randomize_active(&f, &r, 0.05f);
+        method_fixture_hook(&f, m->after_step, 0, 100L * k);
+    }
+    const struct param *fc1 = f.run.store.tensors[0].param;
+    uint8_t *mask = malloc(fc1->count);
+    cr_assert_not_null(mask);
+    memcpy(mask, fc1->mask, fc1->count);
+    method_fixture_free(&f);
+    return mask;
+}
+
+void method_fixture_expect_stream_decides_masks(uint8_t *(*mask_after)(uint64_t method_seed),
+                                                size_t size)
+{
+    uint8_t *a = mask_after(1), *b = mask_after(1), *c = mask_after(2);
+    cr_expect_eq(memcmp(a, b, size), 0, "the same stream grew different masks");
+    cr_expect_neq(memcmp(a, c, size), 0, "another stream grew the same mask");
+    free(a);
+    free(b);
+    free(c);
+}

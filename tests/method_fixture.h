@@ -50,4 +50,18 @@ void method_fixture_randomize_active(struct method_fixture *f, struct rng *r, fl
 /* expects the sparse store's invariants to hold (sparse_store_check) */
 void method_fixture_expect_consistent(struct method_fixture *f);
 
+/* tensor 0's mask (fc1 of LeNet-300-100, 235200 bytes) after five periodic
+ * reallocations (after_step at iterations 100, 200, ..., 500 of epoch 0, the
+ * active weights drawn from N(0, 0.05^2) before each) of method m with these
+ * options at sparsity 0.9 and seed 8, the method stream seeded method_seed; a
+ * copy the caller frees */
+uint8_t *method_fixture_mask_after_reallocations(const struct method *m,
+                                                 const char *const *options,
+                                                 uint64_t method_seed);
+/* expects mask_after(1) to equal mask_after(1) and to differ from
+ * mask_after(2) over size bytes: the method stream alone decides the masks
+ * (the masks are freed here) */
+void method_fixture_expect_stream_decides_masks(uint8_t *(*mask_after)(uint64_t method_seed),
+                                                size_t size);
+
 #endif

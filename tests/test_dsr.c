@@ -360,29 +360,12 @@ Test(dsr, reallocates_every_p_iterations_p_doubling_until_the_stop_epoch)
 /* fc1's mask after five reallocations with the given method seed */
 static uint8_t *mask_after_reallocations(uint64_t method_seed)
 {
-    struct method_fixture f;
-    setup(&f, 0.9, 8, h0_002);
-    f.run.stream = rng_stream(method_seed, RNG_METHOD);
-    struct rng r = rng_stream(13, RNG_WEIGHT_INIT);
-    for (int k = 1; k <= 5; k++) {
-        method_fixture_randomize_active(&f, &r, 0.05f);
-        step(&f, 100L * k, 0);
-    }
-    uint8_t *mask = malloc(235200);
-    memcpy(mask, tensor(&f, FC1)->param->mask, 235200);
-    method_fixture_free(&f);
-    return mask;
+    return method_fixture_mask_after_reallocations(&method_dsr, h0_002, method_seed);
 }
 
 Test(dsr, the_method_stream_alone_decides_the_masks)
 {
-    uint8_t *a = mask_after_reallocations(1), *b = mask_after_reallocations(1),
-            *c = mask_after_reallocations(2);
-    cr_expect_eq(memcmp(a, b, 235200), 0, "the same stream grew different masks");
-    cr_expect_neq(memcmp(a, c, 235200), 0, "another stream grew the same mask");
-    free(a);
-    free(b);
-    free(c);
+    method_fixture_expect_stream_decides_masks(mask_after_reallocations, 235200);
 }
 
 Test(dsr, defaults_follow_the_paper_setup_of_the_model)

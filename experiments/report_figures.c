@@ -153,7 +153,8 @@ static void plan_budget(const struct report_experiment *e, const struct report_g
     var(&v, "dense", dense.text);
     add(fs, "accuracy_vs_params.gp", "accuracy_vs_params",
         "Final test accuracy against the number of parameters (log scale): median over seeds, "
-        "error bars one std; dashed: full dense", &v);
+        "error bars one std; dashed: full dense; methods at the same count are shifted a few "
+        "percent apart along x so that none hides another", &v);
     csv_table_free(&t);
 }
 

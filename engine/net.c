@@ -400,7 +400,7 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
         const float *bias = l->bias ? l->bias->value : NULL;
-        const struct sparse_weights *sw = net_layer_sparse(net, l);
+        struct sparse_weights *sw = net_layer_sparse(net, l);
         l->sparse_ran = sw != NULL;
         if (sw)
             sparse_conv_forward(&s, sw, in->data, l->weight->value, bias,

@@ -1,14 +1,17 @@
-/* Direct sparse convolution (sparse_kernels.h). The unit of work is one tap
- * of one active weight on one image: a shifted plane multiply-add over the
- * rows and columns where the tap reads inside the input. Stride 1 gets
- * contiguous inner loops that gcc vectorizes; where a tap's rows are whole
- * (no horizontal shift, output as wide as the input: the centre column of a
- * padded 3x3, every 1x1) the rows join into one loop over the plane. */
+/* Direct sparse convolution (sparse_kernels.h): stride 1 with same padding
+ * goes to sparse_conv_same.c; every other shape runs here, where the unit of
+ * work is one tap of one active weight on one image: a shifted plane
+ * multiply-add over the rows and columns where the tap reads inside the
+ * input. Stride 1 gets contiguous inner loops that gcc vectorizes; where a
+ * tap's rows are whole (no horizontal shift, output as wide as the input)
+ * the rows join into one loop over the plane. */
 #include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parallel.h"
-#include "sparse_kernels.h"
+#include "sparse_conv_internal.h"
 
 /* tasks of the weight gradient: enough that two threads balance under
  * preemption, as conv.c's MIN_TASKS */
@@ -43,7 +46,7 @@ struct tap {
     int whole_rows; /* stride 1, no horizontal shift, out_w == in_w: one loop */
 };
 
-static struct tap tap_of(const struct conv_shape *s, int t)
+static struct tap tap_geometry(const struct conv_shape *s, int t)
 {
     struct tap g;
     g.shift_y = t / s->kernel - s->pad;
@@ -147,8 +150,22 @@ static size_t plane(int h, int w)
     return (size_t)h * w;
 }
 
-/* threads for a pass: one for small layers (parallel.h) */
-static int threads_for(const struct conv_shape *s, const struct sparse_weights *sw, int threads)
+/* every tap's geometry, computed once per call (divisions per active weight
+ * and image cost as much as an 8x8 plane's multiply-adds) */
+static struct tap *tap_table(const struct conv_shape *s)
+{
+    const int kk = s->kernel * s->kernel;
+    struct tap *taps = malloc(sizeof *taps * (size_t)kk);
+    if (!taps) {
+        fprintf(stderr, "dsrbench: out of memory in the sparse convolution\n");
+        exit(1);
+    }
+    for (int t = 0; t < kk; t++)
+        taps[t] = tap_geometry(s, t);
+    return taps;
+}
+
+int sparse_conv_threads(const struct conv_shape *s, const struct sparse_weights *sw, int threads)
 {
     const long macs = (long)sw->nnz * s->batch * (long)plane(s->out_h, s->out_w);
     const int max = omp_get_max_threads();
@@ -157,13 +174,18 @@ static int threads_for(const struct conv_shape *s, const struct sparse_weights *
     return threads < max ? threads : max;
 }
 
-void sparse_conv_forward(const struct conv_shape *s, const struct sparse_weights *sw,
+void sparse_conv_forward(const struct conv_shape *s, struct sparse_weights *sw,
                          const float *x, const float *w, const float *bias,
                          const float *residual, float *y, int threads)
 {
+    if (sparse_conv_same_applies(s)) {
+        sparse_conv_same_forward(s, sw, x, w, bias, residual, y, threads);
+        return;
+    }
     const size_t ip = plane(s->in_h, s->in_w), op = plane(s->out_h, s->out_w);
     const int batch = s->batch;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_for(s, sw, threads))
+    struct tap *taps = tap_table(s);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(sparse_conv_threads(s, sw, threads))
     for (int n = 0; n < batch; n++) {
         for (int o = 0; o < s->out_c; o++) {
             float *yp = y + ((size_t)o * batch + n) * op;
@@ -174,17 +196,15 @@ void sparse_conv_forward(const struct conv_shape *s, const struct sparse_weights
             if (bias)
                 for (size_t i = 0; i < op; i++)
                     yp[i] += bias[o];
-            for (int32_t e = sw->row_start[o]; e < sw->row_start[o + 1]; e++) {
-                const struct tap g = tap_of(s, sw->row_tap[e]);
-                tap_forward(s, &g, w[sw->row_pos[e]],
+            for (int32_t e = sw->row_start[o]; e < sw->row_start[o + 1]; e++)
+                tap_forward(s, &taps[sw->row_tap[e]], w[sw->row_pos[e]],
                             x + ((size_t)sw->row_in[e] * batch + n) * ip, yp);
-            }
         }
     }
+    free(taps);
 }
 
-/* images [first, first + count) of task t: the batch split as evenly as it goes */
-static void task_images(int batch, int tasks, int t, int *first, int *count)
+void sparse_conv_task_images(int batch, int tasks, int t, int *first, int *count)
 {
     const int base = batch / tasks, extra = batch % tasks;
     *first = t * base + (t < extra ? t : extra);
@@ -203,39 +223,36 @@ static void sum_planes_into(int channels, size_t len, const float *dy, float *db
 
 /* the weight gradients of image n, added to this task's slot */
 static void image_weight_gradient(const struct conv_shape *s, const struct sparse_weights *sw,
-                                  const float *x, const float *dy, int n, float *slot)
+                                  const struct tap *taps, const float *x, const float *dy,
+                                  int n, float *slot)
 {
     const size_t ip = plane(s->in_h, s->in_w), op = plane(s->out_h, s->out_w);
     for (int o = 0; o < s->out_c; o++) {
         const float *dyp = dy + ((size_t)o * s->batch + n) * op;
-        for (int32_t e = sw->row_start[o]; e < sw->row_start[o + 1]; e++) {
-            const struct tap g = tap_of(s, sw->row_tap[e]);
-            slot[e] += tap_gradient(s, &g, x + ((size_t)sw->row_in[e] * s->batch + n) * ip, dyp);
-        }
+        for (int32_t e = sw->row_start[o]; e < sw->row_start[o + 1]; e++)
+            slot[e] += tap_gradient(s, &taps[sw->row_tap[e]],
+                                    x + ((size_t)sw->row_in[e] * s->batch + n) * ip, dyp);
     }
 }
 
 /* the input gradient of image n */
 static void image_input_gradient(const struct conv_shape *s, const struct sparse_weights *sw,
-                                 const float *w, const float *dy, float *dx,
-                                 enum grad_write dx_write, int n)
+                                 const struct tap *taps, const float *w, const float *dy,
+                                 float *dx, enum grad_write dx_write, int n)
 {
     const size_t ip = plane(s->in_h, s->in_w), op = plane(s->out_h, s->out_w);
     for (int c = 0; c < s->in_c; c++) {
         float *dxp = dx + ((size_t)c * s->batch + n) * ip;
         if (dx_write == GRAD_SET)
             memset(dxp, 0, sizeof(float) * ip);
-        for (int32_t e = sw->col_start[c]; e < sw->col_start[c + 1]; e++) {
-            const struct tap g = tap_of(s, sw->col_tap[e]);
-            tap_backward(s, &g, w[sw->col_pos[e]],
+        for (int32_t e = sw->col_start[c]; e < sw->col_start[c + 1]; e++)
+            tap_backward(s, &taps[sw->col_tap[e]], w[sw->col_pos[e]],
                          dy + ((size_t)sw->col_out[e] * s->batch + n) * op, dxp);
-        }
     }
 }
 
-/* dr gets the sum's gradient dy, image n's planes */
-static void image_residual_gradient(const struct conv_shape *s, const float *dy, float *dr,
-                                    enum grad_write dr_write, int n)
+void sparse_conv_residual_gradient(const struct conv_shape *s, const float *dy, float *dr,
+                                   enum grad_write dr_write, int n)
 {
     const size_t op = plane(s->out_h, s->out_w);
     for (int o = 0; o < s->out_c; o++) {
@@ -248,42 +265,52 @@ static void image_residual_gradient(const struct conv_shape *s, const float *dy,
     }
 }
 
+void sparse_conv_reduce_slots(const struct sparse_weights *sw, int tasks, float *dw)
+{
+    const size_t nnz = sw->nnz;
+#pragma omp for schedule(static)
+    for (size_t e = 0; e < nnz; e++) {
+        float acc = dw[sw->row_pos[e]];
+        for (int t = 0; t < tasks; t++)
+            acc += sw->slots[(size_t)t * nnz + e];
+        dw[sw->row_pos[e]] = acc;
+    }
+}
+
 void sparse_conv_backward(const struct conv_shape *s, struct sparse_weights *sw, const float *x,
                           const float *w, const float *dy, float *dx, enum grad_write dx_write,
                           float *dw, float *dbias, float *dr, enum grad_write dr_write,
                           int threads)
 {
-    const int tasks = sw->slot_tasks < s->batch ? sw->slot_tasks : s->batch;
-    const size_t nnz = sw->nnz;
     if (dbias)
         sum_planes_into(s->out_c, (size_t)s->batch * plane(s->out_h, s->out_w), dy, dbias);
-#pragma omp parallel num_threads(threads_for(s, sw, threads))
+    if (sparse_conv_same_applies(s)) {
+        sparse_conv_same_backward(s, sw, x, w, dy, dx, dx_write, dw, dr, dr_write, threads);
+        return;
+    }
+    const int tasks = sw->slot_tasks < s->batch ? sw->slot_tasks : s->batch;
+    const size_t nnz = sw->nnz;
+    struct tap *taps = tap_table(s);
+#pragma omp parallel num_threads(sparse_conv_threads(s, sw, threads))
     {
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < tasks; t++) {
             int first, count;
-            task_images(s->batch, tasks, t, &first, &count);
+            sparse_conv_task_images(s->batch, tasks, t, &first, &count);
             float *slot = sw->slots + (size_t)t * nnz;
             if (dw)
                 memset(slot, 0, sizeof(float) * nnz);
             for (int n = first; n < first + count; n++) {
                 if (dr)
-                    image_residual_gradient(s, dy, dr, dr_write, n);
+                    sparse_conv_residual_gradient(s, dy, dr, dr_write, n);
                 if (dw)
-                    image_weight_gradient(s, sw, x, dy, n, slot);
+                    image_weight_gradient(s, sw, taps, x, dy, n, slot);
                 if (dx)
-                    image_input_gradient(s, sw, w, dy, dx, dx_write, n);
+                    image_input_gradient(s, sw, taps, w, dy, dx, dx_write, n);
             }
         }
-        /* dw += the slots in task order: independent of which thread ran which */
-        if (dw) {
-#pragma omp for schedule(static)
-            for (size_t e = 0; e < nnz; e++) {
-                float acc = dw[sw->row_pos[e]];
-                for (int t = 0; t < tasks; t++)
-                    acc += sw->slots[(size_t)t * nnz + e];
-                dw[sw->row_pos[e]] = acc;
-            }
-        }
+        if (dw)
+            sparse_conv_reduce_slots(sw, tasks, dw);
     }
+    free(taps);
 }

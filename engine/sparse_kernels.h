@@ -5,9 +5,11 @@
  * value array w through the entries' positions; dw is written only at active
  * positions.
  *
- * Convolution: no im2col. For one image and output channel the output plane
- * stays in L1 while every active weight of that channel adds its input plane,
- * shifted by the tap, row by row (padding as per-row bounds). The input
+ * Convolution: no im2col. For one image (or a block of small images) and
+ * output channel the output stays in L1 while every active weight of that
+ * channel adds its input plane, shifted by the tap: over zero-bordered copies
+ * of the planes for stride 1 with same padding (sparse_conv_same.c), row by
+ * row with the padding as per-row bounds otherwise (sparse_conv.c). The input
  * gradient runs the same scheme over the transpose (per input channel), and
  * the weight gradient takes, for every active weight, the dot product of the
  * output-gradient plane with the shifted input plane. Work is split over
@@ -19,7 +21,7 @@
 #include "sparse_weights.h"
 
 /* residual and bias may be NULL; y = conv(x) + bias (+ residual) */
-void sparse_conv_forward(const struct conv_shape *s, const struct sparse_weights *sw,
+void sparse_conv_forward(const struct conv_shape *s, struct sparse_weights *sw,
                          const float *x, const float *w, const float *bias,
                          const float *residual, float *y, int threads);
 /* as conv_residual_backward (dr NULL: conv_backward) */

@@ -14,7 +14,21 @@ void sparse_weights_free(struct sparse_weights *sw)
     free(sw->col_tap);
     free(sw->col_pos);
     free(sw->slots);
+    free(sw->scratch);
     memset(sw, 0, sizeof *sw);
+}
+
+float *sparse_weights_scratch(struct sparse_weights *sw, size_t floats, long layout)
+{
+    if (floats > sw->scratch_floats) {
+        free(sw->scratch);
+        sw->scratch = calloc(floats, sizeof(float));
+        sw->scratch_floats = sw->scratch ? floats : 0;
+    } else if (layout != sw->scratch_layout) {
+        memset(sw->scratch, 0, sizeof(float) * sw->scratch_floats);
+    }
+    sw->scratch_layout = layout;
+    return sw->scratch;
 }
 
 static void *array(size_t n, size_t size)

@@ -22,6 +22,10 @@ struct sparse_weights {
     /* weight-gradient partial sums of the convolution: slot_tasks x nnz */
     float *slots;
     int slot_tasks;
+    /* the convolution kernels' padded planes (sparse_weights_scratch) */
+    float *scratch;
+    size_t scratch_floats;
+    long scratch_layout;
     unsigned long mask_version; /* the param's mask_version this was built from */
 };
 
@@ -30,5 +34,9 @@ struct sparse_weights {
 int sparse_weights_build(struct sparse_weights *sw, const uint8_t *mask, int rows, int in,
                          int taps, int slot_tasks);
 void sparse_weights_free(struct sparse_weights *sw);
+/* sw's scratch of at least `floats` floats, all zero when it is new or was
+ * last used with another layout (the kernels rely on zero padding they never
+ * write); NULL when out of memory */
+float *sparse_weights_scratch(struct sparse_weights *sw, size_t floats, long layout);
 
 #endif

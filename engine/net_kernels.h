@@ -11,6 +11,9 @@
 struct sparse_weights *net_layer_sparse(struct net *net, struct layer *l);
 void net_layer_sparse_free(struct layer *l);
 
+/* --kernels auto: the density (active / positions) below which layer l runs
+ * the sparse kernels */
+double net_kernels_crossover(const struct net *net, const struct layer *l);
 /* "dense", "sparse", "auto": 0, or -1 for any other name */
 int net_kernels_parse(const char *name, enum net_kernels *out);
 const char *net_kernels_name(enum net_kernels k);

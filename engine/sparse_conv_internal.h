@@ -1,6 +1,5 @@
-/* Shared by the two sparse convolutions: sparse_conv.c (any shape, row by
- * row) and sparse_conv_same.c (stride 1, same padding, flat over padded
- * planes). */
+/* Shared by sparse_conv.c (entry points, helpers) and sparse_conv_flat.c
+ * (the kernels). */
 #ifndef DSRBENCH_SPARSE_CONV_INTERNAL_H
 #define DSRBENCH_SPARSE_CONV_INTERNAL_H
 #include "sparse_kernels.h"
@@ -17,11 +16,10 @@ void sparse_conv_residual_gradient(const struct conv_shape *s, const float *dy, 
  * called by every thread of a parallel region */
 void sparse_conv_reduce_slots(const struct sparse_weights *sw, int tasks, float *dw);
 
-int sparse_conv_same_applies(const struct conv_shape *s);
-void sparse_conv_same_forward(const struct conv_shape *s, struct sparse_weights *sw,
+void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights *sw,
                               const float *x, const float *w, const float *bias,
                               const float *residual, float *y, int threads);
-void sparse_conv_same_backward(const struct conv_shape *s, struct sparse_weights *sw,
+void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights *sw,
                                const float *x, const float *w, const float *dy, float *dx,
                                enum grad_write dx_write, float *dw, float *dr,
                                enum grad_write dr_write, int threads);

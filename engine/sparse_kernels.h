@@ -5,11 +5,11 @@
  * value array w through the entries' positions; dw is written only at active
  * positions.
  *
- * Convolution: no im2col. For one image (or a block of small images) and
- * output channel the output stays in L1 while every active weight of that
- * channel adds its input plane, shifted by the tap: over zero-bordered copies
- * of the planes for stride 1 with same padding (sparse_conv_same.c), row by
- * row with the padding as per-row bounds otherwise (sparse_conv.c). The input
+ * Convolution: no im2col. For a block of images and one output channel the
+ * output stays in L1 while every active weight of that channel adds its
+ * input planes, shifted by the tap, as one flat loop over zero-bordered
+ * copies of the planes (split into phases for strides; sparse_conv_flat.c).
+ * The input
  * gradient runs the same scheme over the transpose (per input channel), and
  * the weight gradient takes, for every active weight, the dot product of the
  * output-gradient plane with the shifted input plane. Work is split over

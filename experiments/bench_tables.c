@@ -16,7 +16,7 @@ static const char *steps_columns[] = {
     "load1",     "kernels",    "sparse_layers", "vs_dense_kernels"};
 static const char *layers_columns[] = {"model", "sparsity",   "kernels",    "threads", "index",
                                        "layer", "kind",       "ran",        "forward_ms",
-                                       "backward_ms"};
+                                       "backward_ms", "forward_min_ms", "backward_min_ms"};
 static const char *gemm_columns[] = {
     "model", "threads", "layer", "pass", "out_c", "ckk", "cols", "gflop",
     "layer_s", "layer_gflops", "sgemm_s", "sgemm_gflops", "efficiency"};
@@ -196,6 +196,13 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
         for (int i = 0; i < s->steps; i++)
             column[i] = s->layer_backward[i][l];
         put(&lr, "%.4f", 1e3 * bench_median(column, s->steps));
+        /* the fastest step: on a busy machine the least disturbed one */
+        for (int i = 0; i < s->steps; i++)
+            column[i] = s->layer_forward[i][l];
+        put(&lr, "%.4f", 1e3 * bench_min(column, s->steps));
+        for (int i = 0; i < s->steps; i++)
+            column[i] = s->layer_backward[i][l];
+        put(&lr, "%.4f", 1e3 * bench_min(column, s->steps));
         csv_table_add_row(&t->layers, lr.value);
     }
     return step;

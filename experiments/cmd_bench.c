@@ -233,13 +233,14 @@ static int parse_kernels(struct options *o)
     if (o->kernel_names.count == 0) {
         o->kernels[o->n_kernels++] = NET_KERNELS_DENSE;
         o->kernels[o->n_kernels++] = NET_KERNELS_SPARSE;
+        o->kernels[o->n_kernels++] = NET_KERNELS_AUTO;
         return 0;
     }
     for (int want = 0; want < 3; want++)
         for (int i = 0; i < o->kernel_names.count; i++) {
             enum net_kernels k;
             if (net_kernels_parse(o->kernel_names.items[i], &k) != 0) {
-                fprintf(stderr, "dsrbench bench: --kernels '%s': expected dense or sparse\n",
+                fprintf(stderr, "dsrbench bench: --kernels '%s': expected dense, sparse or auto\n",
                         o->kernel_names.items[i]);
                 return -1;
             }
@@ -267,8 +268,8 @@ int cmd_bench(int argc, char **argv)
          "sparsity of the masked dense path, 0 for dense (repeatable; default: the "
          "profile's)", 0},
         {"kernels", FLAG_STRING_LIST, &o.kernel_names, 0, 0, "K",
-         "dense or sparse: the masked configurations' kernels, each a row (repeatable, "
-         "dense first; default both)", 0},
+         "dense, sparse or auto: the masked configurations' kernels, each a row "
+         "(repeatable, run dense first; default all three)", 0},
         {"part", FLAG_STRING_LIST, &o.parts, 0, 0, "P",
          "steps, gemm or hooks: run only these parts (repeatable; default all)", 0},
         {"torch", FLAG_BOOL, &o.torch, 0, 0, NULL,

@@ -117,8 +117,8 @@ int cmd_train(int argc, char **argv)
         {"seed", FLAG_SEED, &o.seed, 0, 0, "S", "run seed (default 1)", 0},
         {"threads", FLAG_INT, &o.threads, 1, 1024, "T", "threads (default: all cores)", 0},
         {"kernels", FLAG_STRING, &kernels, 0, 0, "K",
-         "masked layers run dense (inactive weights as zeros) or sparse (active weights "
-         "only) kernels (default dense)", 0},
+         "masked layers run dense (inactive weights as zeros), sparse (active weights "
+         "only) or auto (per layer by density) kernels (default dense)", 0},
         {"train-subset", FLAG_INT, &o.train_subset, 1, 1 << 30, "N",
          "use the first N training examples", 0},
         {"test-subset", FLAG_INT, &o.test_subset, 1, 1 << 30, "N",
@@ -167,7 +167,7 @@ int cmd_train(int argc, char **argv)
             o.method = ablation;
     }
     if (status == 0 && net_kernels_parse(kernels, &o.kernels) != 0) {
-        fprintf(stderr, "dsrbench train: --kernels '%s': expected dense or sparse\n",
+        fprintf(stderr, "dsrbench train: --kernels '%s': expected dense, sparse or auto\n",
                 kernels);
         status = 2;
     }

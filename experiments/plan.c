@@ -177,7 +177,7 @@ static int check_schedule(struct builder *b, const struct entry *e)
     enum net_kernels k;
     if (kernels && net_kernels_parse(kernels->value, &k) != 0)
         return spec_error(b->err, b->err_len, b->f, kernels->line, kernels->key,
-                          "'%s': expected dense or sparse", kernels->value);
+                          "'%s': expected dense, sparse or auto", kernels->value);
     return 0;
 }
 

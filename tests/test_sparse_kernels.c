@@ -263,3 +263,40 @@ Test(sparse_kernels, linear_large_threaded)
     omp_set_num_threads(2);
     check_linear(100, 784, 300, 0.1, GRAD_SET);
 }
+
+/* one index (and its scratch planes) used at several batch sizes, as a net's
+ * layer is in training and evaluation: the padded planes' layout changes */
+Test(sparse_kernels, conv_index_reused_across_batch_sizes)
+{
+    struct rng rng = test_stream();
+    const int threads = omp_get_max_threads(), batches[] = {3, 11, 2, 11};
+    struct conv_shape s = {.in_c = 3, .in_h = 6, .in_w = 6, .out_c = 4, .kernel = 3,
+                           .stride = 1, .pad = 1};
+    const size_t nw = (size_t)s.out_c * s.in_c * 9;
+    float *w = guarded_random(&rng, nw, "w");
+    uint8_t *mask = random_mask(&rng, nw, 0.3, w);
+    struct sparse_weights sw = {0};
+    cr_assert_eq(sparse_weights_build(&sw, mask, s.out_c, s.in_c, 9,
+                                      sparse_conv_slot_tasks(threads)),
+                 0);
+    for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+        s.batch = batches[i];
+        cr_assert_eq(conv_shape_resolve(&s), 0);
+        const size_t nx = (size_t)s.in_c * s.batch * 36, ny = (size_t)s.out_c * s.batch * 36;
+        float *x = guarded_random(&rng, nx, "x"), *dy = guarded_random(&rng, ny, "dy");
+        float *ws = guarded_floats(conv_workspace_floats(&s, threads), "workspace");
+        float *yd = guarded_floats(ny, "dense y"), *ys = guarded_floats(ny, "sparse y");
+        float *dxd = guarded_floats(nx, "dense dx"), *dxs = guarded_floats(nx, "sparse dx");
+        conv_forward(&s, x, w, NULL, yd, ws, threads);
+        sparse_conv_forward(&s, &sw, x, w, NULL, NULL, ys, threads);
+        expect_close("forward", ys, yd, ny, KERNEL_TOLERANCE);
+        conv_backward(&s, x, w, dy, dxd, GRAD_SET, NULL, NULL, ws, threads);
+        sparse_conv_backward(&s, &sw, x, w, dy, dxs, GRAD_SET, NULL, NULL, NULL, GRAD_ADD,
+                             threads);
+        expect_close("input gradient", dxs, dxd, nx, KERNEL_TOLERANCE);
+        GUARDED_FREE_ALL(x, dy, ws, yd, ys, dxd, dxs);
+    }
+    sparse_weights_free(&sw);
+    free(mask);
+    guarded_free(w);
+}

@@ -157,6 +157,49 @@ Test(sparse_path, weights_without_mask_stay_dense)
     method_fixture_free(&f);
 }
 
+/* --kernels auto: each masked layer runs the sparse kernels exactly when its
+ * density is below its crossover; returns how many did */
+static int check_auto_choice(struct net *net)
+{
+    int32_t labels[BATCH];
+    random_batch(net, labels);
+    net->kernels = NET_KERNELS_AUTO;
+    net_forward(net, BATCH, 1);
+    int sparse = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct layer *l = &net->layers[i];
+        if (l->kind != LAYER_CONV && l->kind != LAYER_LINEAR)
+            continue;
+        const struct param *p = l->weight;
+        size_t active = p->count;
+        for (size_t j = 0; p->mask && j < p->count; j++)
+            active -= !p->mask[j];
+        const double density = (double)active / (double)p->count;
+        const int want = p->mask && density < net_kernels_crossover(net, l);
+        cr_expect_eq(l->sparse_ran, want, "%s at density %g (crossover %g) ran the %s kernels",
+                     l->name, density, net_kernels_crossover(net, l),
+                     l->sparse_ran ? "sparse" : "dense");
+        sparse += l->sparse_ran;
+    }
+    return sparse;
+}
+
+Test(sparse_path, auto_picks_by_density)
+{
+    const double sparsities[] = {0.0, 0.6, 0.98};
+    int sparse[3];
+    for (int i = 0; i < 3; i++) {
+        struct method_fixture f;
+        fixture(&f, "static", "wrn-10-1", sparsities[i]);
+        sparse[i] = check_auto_choice(f.net);
+        check_paths_agree(f.net);
+        method_fixture_free(&f);
+    }
+    cr_expect_eq(sparse[0], 0, "all-active masks (as HashedNet's) stay dense");
+    cr_expect_gt(sparse[2], 0, "at sparsity 0.98 some layer runs sparse");
+    cr_expect_geq(sparse[2], sparse[1]);
+}
+
 /* ---- short training runs, dense against sparse kernels ---- */
 
 static char root[128];

@@ -300,3 +300,15 @@ Test(sparse_kernels, conv_index_reused_across_batch_sizes)
     free(mask);
     guarded_free(w);
 }
+
+/* padding wider than the kernel's reach: 1x1 with pad 1 (the border planes'
+ * layout), 3x3 with pad 2 (the shared-border layout with no margin) */
+Test(sparse_kernels, conv_wide_padding)
+{
+    check_conv_all((struct conv_shape){.batch = 2, .in_c = 3, .in_h = 5, .in_w = 4, .out_c = 4,
+                                       .kernel = 1, .stride = 1, .pad = 1},
+                   (struct conv_check){0});
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 2, .in_h = 6, .in_w = 7, .out_c = 3,
+                                       .kernel = 3, .stride = 1, .pad = 2},
+                   (struct conv_check){.bias = 1});
+}

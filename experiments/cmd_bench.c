@@ -2,7 +2,8 @@
  *
  * For each model and thread count, side by side: PyTorch's dense training
  * step (experiments/bench_torch.py), then the engine's step dense and at each
- * sparsity on the dense masked path (the static method's mask); then OpenBLAS
+ * sparsity (the static method's mask) on the dense masked path, the sparse
+ * kernels and auto (--kernels); then OpenBLAS
  * sgemm alone at the convolutions' shapes, and one epoch of each
  * reallocating method's hooks. Every measurement is a child process of its own
  * (bench_child.c). Tables (bench_tables.c) go to <out>/steps.csv, layers.csv,
@@ -24,8 +25,9 @@ static const char usage[] =
     "usage: dsrbench bench [--profile quick|full] [--out DIR] [options]\n"
     "\n"
     "Times training steps of WRN-28-2 (3x32x32), WRN-16-1 (1x28x28) and LeNet-300-100\n"
-    "(1x28x28) at batch 100, dense and on the dense masked path at several sparsities,\n"
-    "next to PyTorch's dense step at the same thread counts; OpenBLAS sgemm at the\n"
+    "(1x28x28) at batch 100, dense and at several sparsities on the dense masked path,\n"
+    "the sparse kernels and auto (--kernels), next to PyTorch's dense step at the same\n"
+    "thread counts; OpenBLAS sgemm at the\n"
     "convolutions' shapes; and the hook overhead of the reallocating methods.\n"
     "Writes <out>/steps.csv, layers.csv, gemm.csv, hooks.csv and bench.ini.\n"
     "Run it from the repository root (it runs experiments/bench_torch.py).\n\n";

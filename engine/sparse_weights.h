@@ -6,7 +6,8 @@
  * gradient. Entries keep their position in the dense value array, and the
  * kernels read the weights through it: the values change every step, the
  * structure only when a method changes the mask, and a gather into a packed
- * array each step measured no faster (README, Performance). */
+ * array each step measured the same on convolutions and 0.02 ms faster on
+ * LeNet-300-100's first layer at 0.98 (README, Performance). */
 #ifndef DSRBENCH_SPARSE_WEIGHTS_H
 #define DSRBENCH_SPARSE_WEIGHTS_H
 #include <stddef.h>

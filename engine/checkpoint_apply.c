@@ -137,8 +137,10 @@ int checkpoint_apply(const struct checkpoint *c, struct net *net, struct sparse_
             memcpy(p->value, s->value, sizeof(float) * p->count);
         if (parts & CHECKPOINT_MOMENTUM)
             memcpy(p->momentum, s->momentum, sizeof(float) * p->count);
-        if ((parts & CHECKPOINT_MASKS) && p->mask)
+        if ((parts & CHECKPOINT_MASKS) && p->mask) {
             memcpy(p->mask, s->mask, p->count);
+            param_mask_changed(p);
+        }
         param_zero_masked(p, p->value);
     }
     if (parts & CHECKPOINT_BN_STATS)

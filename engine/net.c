@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "net_kernels.h"
 #include "net_plan.h"
+#include "sparse_kernels.h"
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -265,6 +267,7 @@ void net_free(struct net *net)
         free(l->running_var);
         free(l->saved_mean);
         free(l->saved_invstd);
+        net_layer_sparse_free(l);
     }
     for (int i = 0; i < net->n_params; i++) {
         struct param *p = net->params[i];
@@ -397,7 +400,15 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
         const float *bias = l->bias ? l->bias->value : NULL;
-        if (l->residual_out >= 0)
+        struct sparse_weights *sw = net_layer_sparse(net, l);
+        l->sparse_ran = sw != NULL;
+        if (sw)
+            sparse_conv_forward(&s, sw, in->data, l->weight->value, bias,
+                                l->residual_out >= 0 ? net->acts[l->residual_in].data : NULL,
+                                l->residual_out >= 0 ? net->acts[l->residual_out].data
+                                                     : out->data,
+                                net->workspace_threads);
+        else if (l->residual_out >= 0)
             conv_residual_forward(&s, in->data, l->weight->value, bias,
                                   net->acts[l->residual_in].data,
                                   net->acts[l->residual_out].data, net->workspace,
@@ -439,10 +450,17 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
         global_avgpool_forward((size_t)in->c * batch, in->h * in->w, in->data, out->data);
         break;
     case LAYER_FLATTEN: flatten_forward(in->c, batch, in->h * in->w, in->data, out->data); break;
-    case LAYER_LINEAR:
-        linear_forward(batch, in->c, out->c, in->data, l->weight->value, l->bias->value,
-                       out->data, net->workspace);
+    case LAYER_LINEAR: {
+        const struct sparse_weights *sw = net_layer_sparse(net, l);
+        l->sparse_ran = sw != NULL;
+        if (sw)
+            sparse_linear_forward(batch, sw, in->data, l->weight->value, l->bias->value,
+                                  out->data, net->workspace_threads);
+        else
+            linear_forward(batch, in->c, out->c, in->data, l->weight->value, l->bias->value,
+                           out->data, net->workspace);
         break;
+    }
     case LAYER_ADD:
         if (!l->fused)
             add_forward(count, in->data, net->acts[l->in2].data, out->data);
@@ -485,7 +503,15 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
     case LAYER_CONV: {
         const struct conv_shape s = conv_shape_of(net, l, batch);
         float *dbias = l->bias ? l->bias->grad : NULL;
-        if (l->residual_out >= 0)
+        struct sparse_weights *sw = net_layer_sparse(net, l);
+        if (sw)
+            sparse_conv_backward(&s, sw, in->data, l->weight->value,
+                                 l->residual_out >= 0 ? net->acts[l->residual_out].grad
+                                                      : out->grad,
+                                 dx, l->in_write, l->weight->grad, dbias,
+                                 l->residual_out >= 0 ? net->acts[l->residual_in].grad : NULL,
+                                 l->residual_write, net->workspace_threads);
+        else if (l->residual_out >= 0)
             conv_residual_backward(&s, in->data, l->weight->value,
                                    net->acts[l->residual_out].grad, dx, l->in_write,
                                    l->weight->grad, dbias, net->acts[l->residual_in].grad,
@@ -534,10 +560,17 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
             flatten_backward(in->c, batch, in->h * in->w, out->grad,
                              zeroed_if_first(dx, l->in_write, count));
         break;
-    case LAYER_LINEAR:
-        linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad, dx,
-                        l->in_write, l->weight->grad, l->bias->grad, net->workspace);
+    case LAYER_LINEAR: {
+        struct sparse_weights *sw = net_layer_sparse(net, l);
+        if (sw)
+            sparse_linear_backward(batch, sw, in->data, l->weight->value, out->grad, dx,
+                                   l->in_write, l->weight->grad, l->bias->grad,
+                                   net->workspace_threads);
+        else
+            linear_backward(batch, in->c, out->c, in->data, l->weight->value, out->grad, dx,
+                            l->in_write, l->weight->grad, l->bias->grad, net->workspace);
         break;
+    }
     case LAYER_ADD:
         if (!l->fused)
             add_backward(count, out->grad, dx, l->in_write, net->acts[l->in2].grad,
@@ -562,6 +595,11 @@ void net_backward(struct net *net, int batch)
     }
     for (int i = 0; i < net->n_params; i++)
         param_zero_masked(net->params[i], net->params[i]->grad);
+}
+
+void param_mask_changed(struct param *p)
+{
+    p->mask_version++;
 }
 
 void param_zero_masked(const struct param *p, float *x)

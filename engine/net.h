@@ -26,6 +26,9 @@ struct param {
     size_t count;
     float *value, *grad, *momentum;
     uint8_t *mask; /* NULL while dense; 1 = active */
+    /* bumped by every change of mask (param_mask_changed): the sparse
+     * kernels rebuild their index of the active weights when it moves */
+    unsigned long mask_version;
     int sparse_eligible;
     enum param_init init;
     int fan; /* fan used by the initializer */
@@ -61,6 +64,21 @@ struct layer {
      * write to that buffer in backward order (no zeroing needed), else
      * GRAD_ADD. Planned by net_set_capacity. */
     enum grad_write in_write, in2_write, residual_write;
+    /* Sparse kernels (net_kernels.h): the index of the weight's active
+     * positions, NULL until needed; sparse_ran says whether the latest
+     * forward ran them (else the dense kernels ran). */
+    struct layer_sparse *sparse;
+    int sparse_ran;
+};
+
+/* Which kernels masked convolutions and linear layers run: the dense ones
+ * (inactive weights are zeros in the GEMM), the sparse ones (active weights
+ * only, sparse_kernels.h), or per layer by its density (net_kernels.c). A
+ * weight without a mask always runs dense. */
+enum net_kernels {
+    NET_KERNELS_DENSE,
+    NET_KERNELS_SPARSE,
+    NET_KERNELS_AUTO,
 };
 
 struct activation {
@@ -81,6 +99,7 @@ struct net {
     float *workspace;
     int workspace_threads; /* threads the convolution workspace is sized for */
     float bn_momentum, bn_eps;
+    enum net_kernels kernels; /* NET_KERNELS_DENSE unless set */
     /* Per-layer timer, off while NULL (the default). Pointed at n_layers
      * doubles each, net_forward / net_backward store there the wall seconds
      * every layer took in their latest call (dsrbench bench's profile). */
@@ -121,6 +140,8 @@ void net_forward(struct net *net, int batch, int train);
 /* needs net_logits_grad filled; zeroes and then accumulates all gradients */
 void net_backward(struct net *net, int batch);
 
+/* to be called after every change of p->mask (and after giving p a mask) */
+void param_mask_changed(struct param *p);
 /* x[i] = 0 wherever p's mask is off (x is p->value or p->grad); no-op when dense */
 void param_zero_masked(const struct param *p, float *x);
 

@@ -26,6 +26,7 @@ int sparse_store_init(struct sparse_store *s, struct net *net)
                 return -1;
         }
         memset(p->mask, 1, p->count);
+        param_mask_changed(p);
         s->tensors[t++] = (struct sparse_tensor){.param = p, .active = p->count};
         s->positions += p->count;
     }
@@ -68,6 +69,7 @@ void sparse_store_random_masks(struct sparse_store *s, double sparsity, struct r
         memset(p->mask, 0, p->count);
         for (size_t i = 0; i < keep; i++)
             p->mask[order[i]] = 1;
+        param_mask_changed(p);
         for (size_t i = 0; i < p->count; i++)
             if (!p->mask[i])
                 p->value[i] = 0.0f;
@@ -94,6 +96,7 @@ void sparse_deactivate(struct sparse_tensor *t, size_t index)
     if (t->param->mask[index]) {
         t->param->mask[index] = 0;
         t->active--;
+        param_mask_changed(t->param);
     }
     t->param->value[index] = 0.0f;
 }
@@ -103,6 +106,7 @@ void sparse_activate(struct sparse_tensor *t, size_t index, float value)
     if (!t->param->mask[index]) {
         t->param->mask[index] = 1;
         t->active++;
+        param_mask_changed(t->param);
     }
     t->param->value[index] = value;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "method.h"
+#include "net.h"
 
 #define BENCH_MAX_STEPS 64
 #define BENCH_MAX_LAYERS 256
@@ -34,6 +35,7 @@ struct bench_config {
     const struct bench_model *model;
     const char *method; /* a registry name: dense, static, dsr, ... */
     double sparsity;    /* for sparse methods */
+    enum net_kernels kernels; /* masked layers' kernels (net.h) */
     int threads, batch;
     struct bench_budget budget;
 };
@@ -48,6 +50,10 @@ struct bench_steps {
     double layer_backward[BENCH_MAX_STEPS][BENCH_MAX_LAYERS];
     char layer_name[BENCH_MAX_LAYERS][64];
     char layer_kind[BENCH_MAX_LAYERS][32];
+    /* the kernels each layer with weights ran in the timed steps: "dense" or
+     * "sparse" ("" for layers without weights); how many ran sparse */
+    char layer_ran[BENCH_MAX_LAYERS][8];
+    int sparse_layers;
 };
 
 /* seconds inside a method's hooks over one epoch of iterations */

@@ -44,6 +44,7 @@ int bench_run_setup(struct bench_run *b, const struct bench_config *cfg, int epo
     if (method_run_setup(&b->run, &spec, &setup) != 0)
         return -1;
     b->net = b->run.net;
+    b->net->kernels = cfg->kernels;
     if (net_set_capacity(b->net, cfg->batch) != 0)
         return -1;
     b->hooks = method_hooks(&b->run);
@@ -186,6 +187,13 @@ int bench_measure_steps(const struct bench_config *cfg, struct bench_steps *out)
         timed += t.step;
         out->steps++;
         pos.iteration++;
+    }
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct layer *l = &net->layers[i];
+        const int weighted = l->kind == LAYER_CONV || l->kind == LAYER_LINEAR;
+        snprintf(out->layer_ran[i], sizeof out->layer_ran[i], "%s",
+                 !weighted ? "" : l->sparse_ran ? "sparse" : "dense");
+        out->sparse_layers += weighted && l->sparse_ran;
     }
     bench_run_free(&b);
     return 0;

@@ -7,14 +7,16 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "net_kernels.h"
 
 static const char *steps_columns[] = {
     "impl",      "model",      "method",     "sparsity",   "threads",  "batch",
     "steps",     "step_s",     "step_min_s", "step_max_s", "forward_s", "backward_s",
     "optimizer_s", "hooks_s",  "cpu_s",      "vs_pytorch", "cpu_vs_pytorch", "peak_rss_mib",
-    "load1"};
-static const char *layers_columns[] = {"model", "sparsity", "threads", "index",
-                                       "layer", "kind",     "forward_ms", "backward_ms"};
+    "load1",     "kernels",    "sparse_layers", "vs_dense_kernels"};
+static const char *layers_columns[] = {"model", "sparsity",   "kernels",    "threads", "index",
+                                       "layer", "kind",       "ran",        "forward_ms",
+                                       "backward_ms", "forward_min_ms", "backward_min_ms"};
 static const char *gemm_columns[] = {
     "model", "threads", "layer", "pass", "out_c", "ckk", "cols", "gflop",
     "layer_s", "layer_gflops", "sgemm_s", "sgemm_gflops", "efficiency"};
@@ -25,8 +27,8 @@ static const char *hooks_columns[] = {
 
 /* a row of formatted cells */
 struct row {
-    char cell[20][64];
-    const char *value[20];
+    char cell[24][64];
+    const char *value[24];
     int n;
 };
 
@@ -137,12 +139,15 @@ void bench_tables_add_torch(struct bench_tables *t, const struct bench_config *c
     put(&row, "1");
     put(&row, "%.1f", r->peak_rss_mib);
     put(&row, "%.2f", load_average());
+    put(&row, "%s", "");
+    put(&row, "%s", "");
+    put(&row, "%s", "");
     csv_table_add_row(&t->steps, row.value);
 }
 
 double bench_tables_add_steps(struct bench_tables *t, const struct bench_config *cfg,
                               const struct bench_steps *s, double peak_rss_mib,
-                              const struct torch_result *torch)
+                              const struct torch_result *torch, double dense_kernels_step)
 {
     struct row row = {.n = 0};
     const double step = bench_median(s->step, s->steps);
@@ -166,6 +171,12 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
     }
     put(&row, "%.1f", peak_rss_mib);
     put(&row, "%.2f", load_average());
+    put(&row, "%s", net_kernels_name(cfg->kernels));
+    put(&row, "%d", s->sparse_layers);
+    if (dense_kernels_step > 0)
+        put(&row, "%.4f", step / dense_kernels_step);
+    else
+        put(&row, "%s", "");
     csv_table_add_row(&t->steps, row.value);
 
     double column[BENCH_MAX_STEPS];
@@ -173,16 +184,25 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
         struct row lr = {.n = 0};
         put(&lr, "%s", cfg->model->name);
         put(&lr, "%g", cfg->sparsity);
+        put(&lr, "%s", net_kernels_name(cfg->kernels));
         put(&lr, "%d", cfg->threads);
         put(&lr, "%d", l);
         put(&lr, "%s", s->layer_name[l]);
         put(&lr, "%s", s->layer_kind[l]);
+        put(&lr, "%s", s->layer_ran[l]);
         for (int i = 0; i < s->steps; i++)
             column[i] = s->layer_forward[i][l];
         put(&lr, "%.4f", 1e3 * bench_median(column, s->steps));
         for (int i = 0; i < s->steps; i++)
             column[i] = s->layer_backward[i][l];
         put(&lr, "%.4f", 1e3 * bench_median(column, s->steps));
+        /* the fastest step: on a busy machine the least disturbed one */
+        for (int i = 0; i < s->steps; i++)
+            column[i] = s->layer_forward[i][l];
+        put(&lr, "%.4f", 1e3 * bench_min(column, s->steps));
+        for (int i = 0; i < s->steps; i++)
+            column[i] = s->layer_backward[i][l];
+        put(&lr, "%.4f", 1e3 * bench_min(column, s->steps));
         csv_table_add_row(&t->layers, lr.value);
     }
     return step;

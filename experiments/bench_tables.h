@@ -35,10 +35,11 @@ int bench_tables_write(const struct bench_tables *t, double wall_seconds);
 void bench_tables_add_torch(struct bench_tables *t, const struct bench_config *cfg,
                             const struct torch_result *r);
 /* a steps.csv row and the layers.csv rows; returns the median step seconds.
- * torch (NULL when not run) is PyTorch's dense step at this model and threads. */
+ * torch (NULL when not run) is PyTorch's dense step at this model and threads;
+ * dense_kernels_step (0: none) the same configuration's step on dense kernels. */
 double bench_tables_add_steps(struct bench_tables *t, const struct bench_config *cfg,
                               const struct bench_steps *s, double peak_rss_mib,
-                              const struct torch_result *torch);
+                              const struct torch_result *torch, double dense_kernels_step);
 void bench_tables_keep_dense_layers(struct bench_tables *t, const struct bench_steps *s);
 /* joins the sgemm times with the kept dense per-layer medians */
 void bench_tables_add_gemms(struct bench_tables *t, const struct bench_config *cfg,

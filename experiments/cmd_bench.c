@@ -2,7 +2,8 @@
  *
  * For each model and thread count, side by side: PyTorch's dense training
  * step (experiments/bench_torch.py), then the engine's step dense and at each
- * sparsity on the dense masked path (the static method's mask); then OpenBLAS
+ * sparsity (the static method's mask) on the dense masked path, the sparse
+ * kernels and auto (--kernels); then OpenBLAS
  * sgemm alone at the convolutions' shapes, and one epoch of each
  * reallocating method's hooks. Every measurement is a child process of its own
  * (bench_child.c). Tables (bench_tables.c) go to <out>/steps.csv, layers.csv,
@@ -17,14 +18,16 @@
 #include "commands.h"
 #include "flags.h"
 #include "manifest.h"
+#include "net_kernels.h"
 #include "train.h"
 
 static const char usage[] =
     "usage: dsrbench bench [--profile quick|full] [--out DIR] [options]\n"
     "\n"
     "Times training steps of WRN-28-2 (3x32x32), WRN-16-1 (1x28x28) and LeNet-300-100\n"
-    "(1x28x28) at batch 100, dense and on the dense masked path at several sparsities,\n"
-    "next to PyTorch's dense step at the same thread counts; OpenBLAS sgemm at the\n"
+    "(1x28x28) at batch 100, dense and at several sparsities on the dense masked path,\n"
+    "the sparse kernels and auto (--kernels), next to PyTorch's dense step at the same\n"
+    "thread counts; OpenBLAS sgemm at the\n"
     "convolutions' shapes; and the hook overhead of the reallocating methods.\n"
     "Writes <out>/steps.csv, layers.csv, gemm.csv, hooks.csv and bench.ini.\n"
     "Run it from the repository root (it runs experiments/bench_torch.py).\n\n";
@@ -57,7 +60,9 @@ static const struct profile profiles[] = {
 
 struct options {
     const char *profile, *out, *python, *torch_script;
-    struct flag_list models, threads, parts, sparsities;
+    struct flag_list models, threads, parts, sparsities, kernel_names;
+    enum net_kernels kernels[3];
+    int n_kernels;
     int torch;
     int steps, gemm, hooks; /* the parts to run */
 };
@@ -139,17 +144,28 @@ static int bench_model_threads(const struct options *o, const struct profile *p,
     for (int s = 0; s < p->n_sparsities && o->steps; s++) {
         cfg.sparsity = p->sparsities[s];
         cfg.method = cfg.sparsity > 0 ? "static" : "dense";
-        double rss;
-        if (bench_in_child(child_steps, &cfg, steps, sizeof *steps, cfg.threads, &rss) != 0)
-            return -1;
-        const double step = bench_tables_add_steps(t, &cfg, steps, rss, o->torch ? &torch : NULL);
-        fprintf(stderr, "bench: %-14s %-6s %-6g threads %d: step %.4f s\n", name, cfg.method,
-                cfg.sparsity, cfg.threads, step);
-        if (cfg.sparsity == 0)
-            bench_tables_keep_dense_layers(t, steps);
-        if (cfg.sparsity == HOOK_SPARSITY)
-            hook_step = step;
+        /* the dense method has no masks: one run, on the dense kernels */
+        const int n_kernels = cfg.sparsity > 0 ? o->n_kernels : 1;
+        double dense_kernels_step = 0.0;
+        for (int k = 0; k < n_kernels; k++) {
+            cfg.kernels = cfg.sparsity > 0 ? o->kernels[k] : NET_KERNELS_DENSE;
+            double rss;
+            if (bench_in_child(child_steps, &cfg, steps, sizeof *steps, cfg.threads, &rss) != 0)
+                return -1;
+            const double step = bench_tables_add_steps(t, &cfg, steps, rss,
+                                                       o->torch ? &torch : NULL,
+                                                       dense_kernels_step);
+            fprintf(stderr, "bench: %-14s %-6s %-6g %-6s threads %d: step %.4f s\n", name,
+                    cfg.method, cfg.sparsity, net_kernels_name(cfg.kernels), cfg.threads, step);
+            if (cfg.kernels == NET_KERNELS_DENSE)
+                dense_kernels_step = step;
+            if (cfg.sparsity == 0)
+                bench_tables_keep_dense_layers(t, steps);
+            if (cfg.sparsity == HOOK_SPARSITY && cfg.kernels == NET_KERNELS_DENSE)
+                hook_step = step;
+        }
     }
+    cfg.kernels = NET_KERNELS_DENSE;
     cfg.sparsity = 0;
     cfg.method = "dense";
     double rss;
@@ -212,6 +228,32 @@ static int parse_sparsities(const struct flag_list *list, struct profile *p)
     return 0;
 }
 
+/* --kernels: dense first (the other rows' speed-up is against it), each once */
+static int parse_kernels(struct options *o)
+{
+    o->n_kernels = 0;
+    if (o->kernel_names.count == 0) {
+        o->kernels[o->n_kernels++] = NET_KERNELS_DENSE;
+        o->kernels[o->n_kernels++] = NET_KERNELS_SPARSE;
+        o->kernels[o->n_kernels++] = NET_KERNELS_AUTO;
+        return 0;
+    }
+    for (int want = 0; want < 3; want++)
+        for (int i = 0; i < o->kernel_names.count; i++) {
+            enum net_kernels k;
+            if (net_kernels_parse(o->kernel_names.items[i], &k) != 0) {
+                fprintf(stderr, "dsrbench bench: --kernels '%s': expected dense, sparse or auto\n",
+                        o->kernel_names.items[i]);
+                return -1;
+            }
+            if ((int)k == want) {
+                o->kernels[o->n_kernels++] = k;
+                break;
+            }
+        }
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     struct options o = {.profile = "full", .out = "results/bench", .python = "/usr/bin/python3",
@@ -227,6 +269,9 @@ int cmd_bench(int argc, char **argv)
         {"sparsity", FLAG_STRING_LIST, &o.sparsities, 0, 0, "S",
          "sparsity of the masked dense path, 0 for dense (repeatable; default: the "
          "profile's)", 0},
+        {"kernels", FLAG_STRING_LIST, &o.kernel_names, 0, 0, "K",
+         "dense, sparse or auto: the masked configurations' kernels, each a row "
+         "(repeatable, run dense first; default all three)", 0},
         {"part", FLAG_STRING_LIST, &o.parts, 0, 0, "P",
          "steps, gemm or hooks: run only these parts (repeatable; default all)", 0},
         {"torch", FLAG_BOOL, &o.torch, 0, 0, NULL,
@@ -255,6 +300,8 @@ int cmd_bench(int argc, char **argv)
             return 2;
         p = &p_copy;
     }
+    if (parse_kernels(&o) != 0)
+        return 2;
     for (int i = 0; i < o.parts.count; i++) {
         const char *part = o.parts.items[i];
         int *on = strcmp(part, "steps") == 0  ? &o.steps

@@ -8,6 +8,7 @@
 #include "flags.h"
 #include "method.h"
 #include "models.h"
+#include "net_kernels.h"
 #include "schedule.h"
 #include "train_run.h"
 
@@ -84,7 +85,7 @@ int cmd_train(int argc, char **argv)
 {
     struct train_options o;
     train_options_defaults(&o);
-    const char *resume_dir = NULL, *ablation = NULL;
+    const char *resume_dir = NULL, *ablation = NULL, *kernels = "dense";
     struct flag_list method_options = {0};
     struct flag flags[] = {
         {"model", FLAG_STRING, &o.model, 0, 0, "M", "model (default lenet-300-100)", 0},
@@ -115,6 +116,9 @@ int cmd_train(int argc, char **argv)
          "L2 weight decay (default 5e-4)", 0},
         {"seed", FLAG_SEED, &o.seed, 0, 0, "S", "run seed (default 1)", 0},
         {"threads", FLAG_INT, &o.threads, 1, 1024, "T", "threads (default: all cores)", 0},
+        {"kernels", FLAG_STRING, &kernels, 0, 0, "K",
+         "masked layers run dense (inactive weights as zeros), sparse (active weights "
+         "only) or auto (per layer by density) kernels (default dense)", 0},
         {"train-subset", FLAG_INT, &o.train_subset, 1, 1 << 30, "N",
          "use the first N training examples", 0},
         {"test-subset", FLAG_INT, &o.test_subset, 1, 1 << 30, "N",
@@ -161,6 +165,11 @@ int cmd_train(int argc, char **argv)
         }
         if (status == 0)
             o.method = ablation;
+    }
+    if (status == 0 && net_kernels_parse(kernels, &o.kernels) != 0) {
+        fprintf(stderr, "dsrbench train: --kernels '%s': expected dense, sparse or auto\n",
+                kernels);
+        status = 2;
     }
     /* --lr is 0 unless given, here or in the resumed run's options */
     if (status == 0 && o.lr > 0 && !lr_schedule_is_preset(o.lr_schedule)) {

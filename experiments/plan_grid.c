@@ -11,6 +11,7 @@
 
 #include "dataset.h"
 #include "models.h"
+#include "net_kernels.h"
 #include "schedule.h"
 #include "spec_keys.h"
 
@@ -123,6 +124,11 @@ static int check_schedule(struct builder *b, const struct entry *e)
         return spec_error(b->err, b->err_len, b->f, augment->line, augment->key,
                           "'%s': expected default, none, flip, crop or crop-flip",
                           augment->value);
+    const struct spec_item *kernels = plan_lookup(e->grid, e->name, "kernels");
+    enum net_kernels k;
+    if (kernels && net_kernels_parse(kernels->value, &k) != 0)
+        return spec_error(b->err, b->err_len, b->f, kernels->line, kernels->key,
+                          "'%s': expected dense, sparse or auto", kernels->value);
     return 0;
 }
 

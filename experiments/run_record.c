@@ -108,13 +108,16 @@ static const char *basename_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* the words that say what the run is: without the program, --threads and
- * --out, and with only the folder name of --from */
+/* the words that say what the run is: without the program, --threads,
+ * --kernels (how, not what, is computed) and --out, and with only the folder
+ * name of --from */
 static int essential(char *const *word, int n, const char **out)
 {
     int m = 0;
     for (int i = 1; i < n; i++) {
-        if ((strcmp(word[i], "--threads") == 0 || strcmp(word[i], "--out") == 0) && i + 1 < n) {
+        if ((strcmp(word[i], "--threads") == 0 || strcmp(word[i], "--kernels") == 0 ||
+             strcmp(word[i], "--out") == 0) &&
+            i + 1 < n) {
             i++;
             continue;
         }

@@ -8,6 +8,7 @@
 
 #include "manifest.h"
 #include "method_setup.h"
+#include "net_kernels.h"
 #include "run.h"
 
 static const char *const epoch_columns[] = {
@@ -157,8 +158,10 @@ int run_write_manifest(const struct run *r, const char *status)
                 (unsigned long long)o->seed, cfg->epochs, cfg->batch, cfg->eval_batch);
     text_printf(&t, "lr_schedule = %s\nmomentum = %g\nnesterov = %d\nweight_decay = %g\n",
                 schedule, cfg->sgd.momentum, cfg->sgd.nesterov, cfg->sgd.weight_decay);
-    text_printf(&t, "augment = %s\nthreads = %d\ntotal_params = %zu\nactive_params = %zu\n",
-                augment, o->threads, r->total_params, run_active_params(r));
+    text_printf(&t, "augment = %s\nthreads = %d\nkernels = %s\ntotal_params = %zu\n"
+                    "active_params = %zu\n",
+                augment, o->threads, net_kernels_name(o->kernels), r->total_params,
+                run_active_params(r));
     if (strcmp(status, "running") != 0)
         text_printf(&t, "\n[result]\nfinal_test_acc = %.4f\nbest_test_acc = %.4f\n"
                         "wall_seconds = %.1f\n",

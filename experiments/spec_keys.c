@@ -29,6 +29,7 @@ const struct spec_key spec_keys[] = {
     {"augment", KEY_WORD, 0, 0, ANY, "--augment"},
     {"crop_pad", KEY_INT, 1, 64, ANY, "--crop-pad"},
     {"threads", KEY_INT, 1, 1024, ANY, NULL},
+    {"kernels", KEY_WORD, 0, 0, ANY, "--kernels"},
     {"from", KEY_WORD, 0, 0, IN_ENTRY, NULL},
     {"option.", KEY_OPTION, 0, 0, IN_ENTRY, NULL},
 };

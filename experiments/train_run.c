@@ -27,7 +27,8 @@ void train_options_defaults(struct train_options *o)
                                 .batch = 100, .eval_batch = 500, .lr_schedule = "scaled",
                                 .lr = 0, .momentum = 0.9, .nesterov = 1,
                                 .weight_decay = 5e-4, .seed = 1,
-                                .threads = cores > 0 ? (int)cores : 1, .augment = "default",
+                                .threads = cores > 0 ? (int)cores : 1,
+                                .kernels = NET_KERNELS_DENSE, .augment = "default",
                                 .save_initial = 1, .save_final = 1, .checkpoint_every = 1};
 }
 
@@ -187,6 +188,8 @@ static int build(struct run *r)
         .command = "dsrbench train"};
     const int status = method_run_setup(&r->method_run, &r->spec, &cfg);
     r->net = r->method_run.net;
+    if (r->net)
+        r->net->kernels = o->kernels;
     snprintf(r->sparsity, sizeof r->sparsity, "%g", r->method_run.sparsity);
     if (status != 0)
         return status;

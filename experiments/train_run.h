@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "checkpoint.h"
+#include "net.h"
 
 struct train_options {
     const char *model;
@@ -33,6 +34,7 @@ struct train_options {
     double weight_decay;
     uint64_t seed;
     int threads;
+    enum net_kernels kernels; /* masked layers: dense, sparse or auto (per layer by density) */
     int train_subset;        /* 0: all */
     int test_subset;
     const char *augment;     /* default, none, flip, crop, crop-flip */

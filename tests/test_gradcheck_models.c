@@ -270,6 +270,7 @@ static void mask_half(struct param *p, struct rng *r)
         if (!p->mask[i])
             p->value[i] = 0.0f;
     }
+    param_mask_changed(p);
 }
 
 Test(models, masked_gradients_are_zero)

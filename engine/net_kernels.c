@@ -1,0 +1,130 @@
+#include "net_kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparse_kernels.h"
+
+struct layer_sparse {
+    struct sparse_weights csr;
+    int csr_valid;                 /* csr matches the mask of counted_version */
+    int counted;                   /* active is known */
+    unsigned long counted_version; /* the mask_version active was counted at */
+    size_t active;
+};
+
+void net_layer_sparse_free(struct layer *l)
+{
+    if (!l->sparse)
+        return;
+    sparse_weights_free(&l->sparse->csr);
+    free(l->sparse);
+    l->sparse = NULL;
+}
+
+/* Crossover densities for --kernels auto: a masked layer runs the sparse
+ * kernels when its density (active / positions) is below the crossover of
+ * its kind, else the dense ones. Measured at 1 thread on the 2-core AMD EPYC
+ * (AVX-512) this was written on, load average 3.5 to 4.6 (the tables are in
+ * results/reference/sparse-crossover/):
+ *   dsrbench bench --profile quick --model wrn-28-2 --model wrn-16-1 \
+ *     --threads 1 --sparsity 0.5 --sparsity 0.8 --sparsity 0.9 --part steps --no-torch
+ *   dsrbench bench --profile quick --model lenet-300-100 --threads 1 \
+ *     --sparsity 0.5 --sparsity 0.6 --sparsity 0.7 --sparsity 0.8 --sparsity 0.9 ...
+ * Per layer, dense time / sparse time of forward + backward (each the fastest
+ * timed step, layers.csv forward_min_ms + backward_min_ms), interpolated to
+ * where it crosses 1. A convolution's crossover falls as its input channels
+ * grow (the dense GEMM gets more efficient, the sparse kernel does not):
+ * in_c*k*k 144 (WRN-16-1's 16-channel 28x28 layers, ratio 1.3-1.6 at density
+ * 0.5): 0.7; 288 (WRN-28-2's 32x32, WRN-16-1's 14x14): 0.47-0.5; 576 (16x16,
+ * 7x7): 0.38-0.47; 1152 (WRN-28-2's 8x8): 0.35. Strided convolutions (phase
+ * planes, more padding waste) cross at 0.26-0.4, linear layers (LeNet-300-100's
+ * 784-300-100-10) at 0.26-0.3. Near a crossover both kernels take about the
+ * same time, so these need not be exact. */
+static const struct {
+    int ckk;
+    double density;
+} conv_crossover[] = {{144, 0.70}, {288, 0.48}, {576, 0.40}, {1152, 0.35}};
+#define STRIDED_CONV_CROSSOVER 0.30
+#define LINEAR_CROSSOVER 0.27
+
+double net_kernels_crossover(const struct net *net, const struct layer *l)
+{
+    if (l->kind == LAYER_LINEAR)
+        return LINEAR_CROSSOVER;
+    if (l->stride > 1)
+        return STRIDED_CONV_CROSSOVER;
+    const int n = (int)(sizeof conv_crossover / sizeof conv_crossover[0]);
+    const double ckk = (double)net->acts[l->in].c * l->kernel * l->kernel;
+    if (ckk <= conv_crossover[0].ckk)
+        return conv_crossover[0].density;
+    for (int i = 1; i < n; i++)
+        if (ckk <= conv_crossover[i].ckk) {
+            /* linear in log2(in_c*k*k) between the measured points */
+            const double a = log2(conv_crossover[i - 1].ckk), b = log2(conv_crossover[i].ckk);
+            const double f = (log2(ckk) - a) / (b - a);
+            return conv_crossover[i - 1].density +
+                   f * (conv_crossover[i].density - conv_crossover[i - 1].density);
+        }
+    return conv_crossover[n - 1].density;
+}
+
+int net_kernels_parse(const char *name, enum net_kernels *out)
+{
+    static const char *const names[] = {"dense", "sparse", "auto"};
+    for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++)
+        if (strcmp(name, names[k]) == 0) {
+            *out = (enum net_kernels)k;
+            return 0;
+        }
+    return -1;
+}
+
+const char *net_kernels_name(enum net_kernels k)
+{
+    switch (k) {
+    case NET_KERNELS_DENSE: return "dense";
+    case NET_KERNELS_SPARSE: return "sparse";
+    case NET_KERNELS_AUTO: return "auto";
+    }
+    return "?";
+}
+
+static void out_of_memory(const struct param *p)
+{
+    fprintf(stderr, "dsrbench: out of memory indexing the active weights of %s\n", p->name);
+    exit(1);
+}
+
+struct sparse_weights *net_layer_sparse(struct net *net, struct layer *l)
+{
+    const struct param *p = l->weight;
+    if (net->kernels == NET_KERNELS_DENSE || (l->kind != LAYER_CONV && l->kind != LAYER_LINEAR) ||
+        !p || !p->mask)
+        return NULL;
+    if (!l->sparse && !(l->sparse = calloc(1, sizeof *l->sparse)))
+        out_of_memory(p);
+    struct layer_sparse *ls = l->sparse;
+    if (!ls->counted || ls->counted_version != p->mask_version) {
+        size_t active = 0;
+        for (size_t i = 0; i < p->count; i++)
+            active += p->mask[i] != 0;
+        ls->active = active;
+        ls->counted = 1;
+        ls->counted_version = p->mask_version;
+        ls->csr_valid = 0;
+    }
+    if (net->kernels == NET_KERNELS_AUTO &&
+        (double)ls->active >= net_kernels_crossover(net, l) * (double)p->count)
+        return NULL;
+    const int taps = l->kind == LAYER_CONV ? p->shape[2] * p->shape[3] : 1;
+    const int tasks = l->kind == LAYER_CONV ? sparse_conv_slot_tasks(net->workspace_threads) : 0;
+    if (!ls->csr_valid || ls->csr.slot_tasks != tasks) {
+        if (sparse_weights_build(&ls->csr, p->mask, p->shape[0], p->shape[1], taps, tasks) != 0)
+            out_of_memory(p);
+        ls->csr_valid = 1;
+    }
+    return &ls->csr;
+}

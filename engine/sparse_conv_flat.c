@@ -1,0 +1,398 @@
+/* The sparse convolution as flat loops over padded planes (sparse_kernels.h).
+ *
+ * Stride 1: with the input planes of a block of images copied into
+ * zero-bordered planes (hp x wp, one image after another), output position
+ * (b, oy, ox) sits at index b*hp*wp + oy*wp + ox, and the tap (ky, kx) of an
+ * active weight reads the padded input at that index + ky*wp + kx: one flat
+ * multiply-add over the whole block per active weight, four of them per pass
+ * over the output. Stride s > 1 splits each padded plane into s*s phase
+ * planes (rows and columns of one remainder mod s), in which the tap reads at
+ * + (ky/s)*wq + kx/s of phase (ky%s, kx%s): the same flat loop.
+ * The columns and rows past the output are computed too and thrown away
+ * (at stride 1 neighbouring rows and images share their zero border:
+ * (h+p)(w+p) positions for h*w values, 1.27x on 8x8, 1.06x on 32x32); in
+ * exchange the loops are long and branch-free.
+ * The weight gradient is the dot product of the output-gradient planes (laid
+ * out like the output, zero off the valid positions) with the shifted input;
+ * the input gradient adds, per phase, the output-gradient planes shifted the
+ * other way (a zero margin above and left of them stands for the outputs a
+ * tap does not reach). */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sparse_conv_internal.h"
+
+/* floats of one output channel's block we aim for: 16 KiB, half an L1 */
+#define BLOCK_FLOATS 4096
+
+struct geometry {
+    int s, phases, hq, wq; /* stride, s*s phase planes of hq x wq per image */
+    int mr, mc;            /* the output gradient's zero margin: rows, columns */
+    int block;             /* images per block */
+    size_t pq, slack;      /* hq * wq; floats a flat loop may read past a block */
+    size_t x_floats, dy_floats, acc_floats, per_thread;
+};
+
+static struct geometry geometry_of(const struct conv_shape *s, int tasks)
+{
+    struct geometry g = {.s = s->stride};
+    g.phases = g.s * g.s;
+    if (g.s == 1 && s->pad <= s->kernel - 1) {
+        /* neighbours share their zero border: a row's pad trailing zeros are
+         * the next row's leading ones, an image's trailing zero rows the next
+         * image's leading ones (8x8 planes: 9x9 per image instead of 10x10) */
+        g.hq = s->in_h + s->pad;
+        g.wq = s->in_w + s->pad;
+        g.mr = g.mc = s->kernel - 1 - s->pad;
+    } else {
+        g.hq = (s->in_h + 2 * s->pad + g.s - 1) / g.s;
+        g.wq = (s->in_w + 2 * s->pad + g.s - 1) / g.s;
+        g.mr = g.mc = (s->kernel - 1) / g.s;
+    }
+    g.pq = (size_t)g.hq * g.wq;
+    g.slack = (size_t)(g.mr + s->pad + 1) * g.wq + (size_t)g.mc + (size_t)s->kernel + 16;
+    const int per_task = (s->batch + tasks - 1) / tasks;
+    int block = (int)(BLOCK_FLOATS / ((size_t)g.phases * g.pq));
+    block = block < 1 ? 1 : block;
+    g.block = block < per_task ? block : per_task;
+    g.x_floats = (size_t)s->in_c * g.phases * g.block * g.pq + g.slack;
+    g.dy_floats = (size_t)s->out_c * g.block * g.pq + g.slack;
+    g.acc_floats = (size_t)g.phases * g.block * g.pq + g.slack;
+    g.per_thread = g.x_floats + g.dy_floats + g.acc_floats;
+    return g;
+}
+
+/* the phase planes ([channel][phase][block image]) of images [n0, n0 + m):
+ * only positions inside the input are written, the zero border stays */
+static void phase_planes(const struct conv_shape *s, const struct geometry *g, const float *x,
+                         int n0, int m, float *xph)
+{
+    const int h = s->in_h, w = s->in_w, st = g->s, p = s->pad;
+    for (int c = 0; c < s->in_c; c++)
+        for (int b = 0; b < m; b++) {
+            const float *from = x + ((size_t)c * s->batch + n0 + b) * h * w;
+            if (st == 1) {
+                float *to = xph + ((size_t)c * g->block + b) * g->pq + (size_t)p * g->wq + p;
+                for (int y = 0; y < h; y++)
+                    memcpy(to + (size_t)y * g->wq, from + (size_t)y * w, sizeof(float) * w);
+                continue;
+            }
+            for (int ph = 0; ph < g->phases; ph++) {
+                const int py = ph / st, px = ph % st;
+                float *to = xph + (((size_t)c * g->phases + ph) * g->block + b) * g->pq;
+                for (int r = 0; r < g->hq; r++) {
+                    const int iy = st * r + py - p;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    for (int q = 0; q < g->wq; q++) {
+                        const int ix = st * q + px - p;
+                        if (ix >= 0 && ix < w)
+                            to[(size_t)r * g->wq + q] = from[(size_t)iy * w + ix];
+                    }
+                }
+            }
+        }
+}
+
+/* the output gradient's planes ([channel][block image]), valid part at
+ * rows mr.., columns mc.., zero elsewhere */
+static void gradient_planes(const struct conv_shape *s, const struct geometry *g,
+                            const float *dy, int n0, int m, float *dyp)
+{
+    const int oh = s->out_h, ow = s->out_w;
+    for (int o = 0; o < s->out_c; o++)
+        for (int b = 0; b < m; b++) {
+            const float *from = dy + ((size_t)o * s->batch + n0 + b) * oh * ow;
+            float *to = dyp + ((size_t)o * g->block + b) * g->pq + (size_t)g->mr * g->wq + g->mc;
+            for (int y = 0; y < oh; y++)
+                memcpy(to + (size_t)y * g->wq, from + (size_t)y * ow, sizeof(float) * ow);
+        }
+}
+
+static void axpy4(size_t n, float *restrict acc, const float *restrict a,
+                  const float *restrict b, const float *restrict c, const float *restrict d,
+                  const float *w)
+{
+    const float wa = w[0], wb = w[1], wc = w[2], wd = w[3];
+    for (size_t i = 0; i < n; i++)
+        acc[i] += wa * a[i] + wb * b[i] + wc * c[i] + wd * d[i];
+}
+
+static void axpy1(size_t n, float *restrict acc, const float *restrict a, float w)
+{
+    for (size_t i = 0; i < n; i++)
+        acc[i] += w * a[i];
+}
+
+static void dot4(size_t n, const float *restrict g, const float *const *src, float *out)
+{
+    const float *restrict a = src[0], *restrict b = src[1], *restrict c = src[2],
+                          *restrict d = src[3];
+    float sa = 0.0f, sb = 0.0f, sc = 0.0f, sd = 0.0f;
+#pragma omp simd reduction(+ : sa, sb, sc, sd)
+    for (size_t i = 0; i < n; i++) {
+        const float v = g[i];
+        sa += v * a[i];
+        sb += v * b[i];
+        sc += v * c[i];
+        sd += v * d[i];
+    }
+    out[0] += sa;
+    out[1] += sb;
+    out[2] += sc;
+    out[3] += sd;
+}
+
+static float dot1(size_t n, const float *restrict g, const float *restrict a)
+{
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (size_t i = 0; i < n; i++)
+        sum += g[i] * a[i];
+    return sum;
+}
+
+/* Per tap: where it reads in the phase planes of a channel (forward, weight
+ * gradient), its phase, and the shift of the output gradient it adds to
+ * that phase (input gradient). */
+struct taps {
+    size_t *read, *back;
+    int *phase;
+};
+
+static struct taps tap_table(const struct conv_shape *s, const struct geometry *g)
+{
+    const int k = s->kernel, kk = k * k, st = g->s;
+    struct taps t = {malloc(sizeof(size_t) * kk), malloc(sizeof(size_t) * kk),
+                     malloc(sizeof(int) * kk)};
+    if (!t.read || !t.back || !t.phase) {
+        fprintf(stderr, "dsrbench: out of memory in the sparse convolution\n");
+        exit(1);
+    }
+    for (int j = 0; j < kk; j++) {
+        const int ky = j / k, kx = j % k;
+        t.phase[j] = (ky % st) * st + kx % st;
+        t.read[j] = (size_t)t.phase[j] * g->block * g->pq + (size_t)(ky / st) * g->wq + kx / st;
+        t.back[j] = (size_t)(g->mr - ky / st) * g->wq + (size_t)(g->mc - kx / st);
+    }
+    return t;
+}
+
+static void free_taps(struct taps *t)
+{
+    free(t->read);
+    free(t->back);
+    free(t->phase);
+}
+
+static float *thread_scratch(struct sparse_weights *sw, const struct geometry *g, int threads)
+{
+    float *scratch = sparse_weights_scratch(sw, g->per_thread * (size_t)threads, g->block);
+    if (!scratch) {
+        fprintf(stderr, "dsrbench: out of memory for the sparse convolution's planes\n");
+        exit(1);
+    }
+    return scratch;
+}
+
+/* acc[0, n) += the active weights [e0, e1) of one output channel times their
+ * input channels' shifted phase planes */
+static void forward_channel(size_t n, float *acc, int32_t e0, int32_t e1,
+                            const struct sparse_weights *sw, const float *w, const float *xph,
+                            size_t channel_floats, const struct taps *t)
+{
+    int32_t e = e0;
+    for (; e + 4 <= e1; e += 4) {
+        const float *src[4];
+        float wv[4];
+        for (int j = 0; j < 4; j++) {
+            src[j] = xph + (size_t)sw->row_in[e + j] * channel_floats + t->read[sw->row_tap[e + j]];
+            wv[j] = w[sw->row_pos[e + j]];
+        }
+        axpy4(n, acc, src[0], src[1], src[2], src[3], wv);
+    }
+    for (; e < e1; e++)
+        axpy1(n, acc, xph + (size_t)sw->row_in[e] * channel_floats + t->read[sw->row_tap[e]],
+              w[sw->row_pos[e]]);
+}
+
+void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights *sw,
+                              const float *x, const float *w, const float *bias,
+                              const float *residual, float *y, int threads)
+{
+    const int tasks = sw->slot_tasks < s->batch ? sw->slot_tasks : s->batch;
+    const struct geometry g = geometry_of(s, tasks);
+    const int nt = sparse_conv_threads(s, sw, threads);
+    float *scratch = thread_scratch(sw, &g, nt);
+    struct taps t = tap_table(s, &g);
+    const size_t op = (size_t)s->out_h * s->out_w;
+    const size_t channel_floats = (size_t)g.phases * g.block * g.pq;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int task = 0; task < tasks; task++) {
+        float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
+        float *acc = xph + g.x_floats + g.dy_floats;
+        int first, count;
+        sparse_conv_task_images(s->batch, tasks, task, &first, &count);
+        for (int n0 = first; n0 < first + count; n0 += g.block) {
+            const int m = first + count - n0 < g.block ? first + count - n0 : g.block;
+            const size_t span = (size_t)(m - 1) * g.pq + (size_t)s->out_h * g.wq;
+            phase_planes(s, &g, x, n0, m, xph);
+            for (int o = 0; o < s->out_c; o++) {
+                memset(acc, 0, sizeof(float) * span);
+                forward_channel(span, acc, sw->row_start[o], sw->row_start[o + 1], sw, w, xph,
+                                channel_floats, &t);
+                const float b0 = bias ? bias[o] : 0.0f;
+                for (int b = 0; b < m; b++) {
+                    const size_t at = ((size_t)o * s->batch + n0 + b) * op;
+                    for (int oy = 0; oy < s->out_h; oy++) {
+                        const float *a = acc + b * g.pq + (size_t)oy * g.wq;
+                        float *yr = y + at + (size_t)oy * s->out_w;
+                        if (residual) {
+                            const float *r = residual + at + (size_t)oy * s->out_w;
+                            for (int ox = 0; ox < s->out_w; ox++)
+                                yr[ox] = a[ox] + b0 + r[ox];
+                        } else {
+                            for (int ox = 0; ox < s->out_w; ox++)
+                                yr[ox] = a[ox] + b0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    free_taps(&t);
+}
+
+/* one block's weight gradients, added to the task's slot */
+static void block_weight_gradient(const struct conv_shape *s, const struct sparse_weights *sw,
+                                  const struct geometry *g, const float *xph,
+                                  const float *dyp, size_t span, const struct taps *t,
+                                  float *slot)
+{
+    const size_t channel_floats = (size_t)g->phases * g->block * g->pq;
+    const size_t valid = (size_t)g->mr * g->wq + g->mc;
+    for (int o = 0; o < s->out_c; o++) {
+        const float *gy = dyp + (size_t)o * g->block * g->pq + valid;
+        int32_t e = sw->row_start[o];
+        const int32_t end = sw->row_start[o + 1];
+        for (; e + 4 <= end; e += 4) {
+            const float *src[4];
+            for (int j = 0; j < 4; j++)
+                src[j] = xph + (size_t)sw->row_in[e + j] * channel_floats +
+                         t->read[sw->row_tap[e + j]];
+            dot4(span, gy, src, slot + e);
+        }
+        for (; e < end; e++)
+            slot[e] += dot1(span, gy,
+                            xph + (size_t)sw->row_in[e] * channel_floats + t->read[sw->row_tap[e]]);
+    }
+}
+
+/* acc (one phase's planes) += the active weights of input channel c whose
+ * tap falls in phase ph, times their output channels' shifted gradients;
+ * four per pass */
+static void input_gradient_phase(size_t n, float *acc, int ph, int c,
+                                 const struct sparse_weights *sw, const float *w,
+                                 const float *dyp, size_t channel_floats, const struct taps *t)
+{
+    const float *src[4];
+    float wv[4];
+    int k = 0;
+    for (int32_t e = sw->col_start[c]; e < sw->col_start[c + 1]; e++) {
+        const int tap = sw->col_tap[e];
+        if (t->phase[tap] != ph)
+            continue;
+        src[k] = dyp + (size_t)sw->col_out[e] * channel_floats + t->back[tap];
+        wv[k++] = w[sw->col_pos[e]];
+        if (k == 4) {
+            axpy4(n, acc, src[0], src[1], src[2], src[3], wv);
+            k = 0;
+        }
+    }
+    for (int j = 0; j < k; j++)
+        axpy1(n, acc, src[j], wv[j]);
+}
+
+/* one block's input gradient from the output-gradient planes */
+static void block_input_gradient(const struct conv_shape *s, const struct sparse_weights *sw,
+                                 const struct geometry *g, const float *w, const float *dyp,
+                                 const struct taps *t, float *acc, float *dx,
+                                 enum grad_write dx_write, int n0, int m)
+{
+    const size_t ip = (size_t)s->in_h * s->in_w, phase_floats = (size_t)g->block * g->pq;
+    const size_t span = (size_t)(m - 1) * g->pq + g->pq;
+    const int st = g->s, p = s->pad;
+    for (int c = 0; c < s->in_c; c++) {
+        for (int ph = 0; ph < g->phases; ph++) {
+            memset(acc + ph * phase_floats, 0, sizeof(float) * span);
+            input_gradient_phase(span, acc + ph * phase_floats, ph, c, sw, w, dyp, phase_floats,
+                                 t);
+        }
+        for (int b = 0; b < m; b++) {
+            float *plane = dx + ((size_t)c * s->batch + n0 + b) * ip;
+            for (int iy = 0; iy < s->in_h; iy++) {
+                float *row = plane + (size_t)iy * s->in_w;
+                const int py = (iy + p) % st, r = (iy + p) / st;
+                if (st == 1) {
+                    const float *a = acc + b * g->pq + (size_t)r * g->wq + p;
+                    if (dx_write == GRAD_SET)
+                        memcpy(row, a, sizeof(float) * s->in_w);
+                    else
+                        for (int ix = 0; ix < s->in_w; ix++)
+                            row[ix] += a[ix];
+                    continue;
+                }
+                for (int ix = 0; ix < s->in_w; ix++) {
+                    const int px = (ix + p) % st, q = (ix + p) / st;
+                    const float v = acc[(size_t)(py * st + px) * phase_floats + b * g->pq +
+                                        (size_t)r * g->wq + q];
+                    row[ix] = dx_write == GRAD_SET ? v : row[ix] + v;
+                }
+            }
+        }
+    }
+}
+
+void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights *sw,
+                               const float *x, const float *w, const float *dy, float *dx,
+                               enum grad_write dx_write, float *dw, float *dr,
+                               enum grad_write dr_write, int threads)
+{
+    const int tasks = sw->slot_tasks < s->batch ? sw->slot_tasks : s->batch;
+    const struct geometry g = geometry_of(s, tasks);
+    const int nt = sparse_conv_threads(s, sw, threads);
+    float *scratch = thread_scratch(sw, &g, nt);
+    struct taps t = tap_table(s, &g);
+    const size_t nnz = sw->nnz;
+#pragma omp parallel num_threads(nt)
+    {
+        float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
+        float *dyp = xph + g.x_floats, *acc = dyp + g.dy_floats;
+#pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < tasks; task++) {
+            int first, count;
+            sparse_conv_task_images(s->batch, tasks, task, &first, &count);
+            float *slot = sw->slots + (size_t)task * nnz;
+            if (dw)
+                memset(slot, 0, sizeof(float) * nnz);
+            for (int n0 = first; n0 < first + count; n0 += g.block) {
+                const int m = first + count - n0 < g.block ? first + count - n0 : g.block;
+                const size_t span = (size_t)(m - 1) * g.pq + (size_t)s->out_h * g.wq;
+                for (int b = 0; dr && b < m; b++)
+                    sparse_conv_residual_gradient(s, dy, dr, dr_write, n0 + b);
+                gradient_planes(s, &g, dy, n0, m, dyp);
+                if (dw) {
+                    phase_planes(s, &g, x, n0, m, xph);
+                    block_weight_gradient(s, sw, &g, xph, dyp, span, &t, slot);
+                }
+                if (dx)
+                    block_input_gradient(s, sw, &g, w, dyp, &t, acc, dx, dx_write, n0, m);
+            }
+        }
+        if (dw)
+            sparse_conv_reduce_slots(sw, tasks, dw);
+    }
+    free_taps(&t);
+}

@@ -1,0 +1,314 @@
+/* The sparse kernels (sparse_kernels.h) against the dense masked path: for
+ * every layer kind, the forward output, the input gradient and the weight
+ * gradient at active positions equal the dense kernels' with the inactive
+ * weights at zero, within 1e-5 of the largest value (the kernels add the same
+ * products in another order); the weight gradient's inactive positions are
+ * never written. Masks from all-active down to one active weight, odd sizes,
+ * both ways of writing the input gradient. Then whole nets on the sparse
+ * path (--kernels sparse): the same logits and gradients, the index rebuilt
+ * when a mask changes, weights without a mask kept dense. */
+#include <criterion/criterion.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "method_fixture.h"
+#include "net_kernels.h"
+#include "sparse.h"
+#include "sparse_kernels.h"
+#include "testutil.h"
+
+#define KERNEL_TOLERANCE 1e-5
+/* a density below any real mask's: exactly one active weight */
+#define ONE_ACTIVE 0.0
+
+static struct rng test_stream(void)
+{
+    return rng_stream(20261129, RNG_METHOD);
+}
+
+/* a mask with about density * n active positions (exactly one for
+ * ONE_ACTIVE, all for 1), and w zeroed where it is off */
+static uint8_t *random_mask(struct rng *r, size_t n, double density, float *w)
+{
+    uint8_t *mask = calloc(n, 1);
+    cr_assert_not_null(mask);
+    if (density == ONE_ACTIVE)
+        mask[rng_below(r, n)] = 1;
+    for (size_t i = 0; i < n && density > ONE_ACTIVE; i++)
+        mask[i] = density >= 1.0 || rng_uniform(r) < density;
+    for (size_t i = 0; i < n; i++)
+        if (!mask[i])
+            w[i] = 0.0f;
+    return mask;
+}
+
+/* dw at active positions (less the prefill) against the dense kernel's;
+ * inactive positions still hold the prefill */
+static void expect_weight_gradient(const char *what, const float *got, const float *want,
+                                   const uint8_t *mask, size_t n)
+{
+    float *g = malloc(sizeof *g * n), *d = malloc(sizeof *d * n);
+    cr_assert(g && d);
+    size_t active = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i]) {
+            g[active] = got[i] - GRAD_PREFILL;
+            d[active] = want[i] - GRAD_PREFILL;
+            active++;
+        } else {
+            cr_expect_eq(got[i], GRAD_PREFILL, "%s: inactive position %zu was written (%g)",
+                         what, i, (double)got[i]);
+        }
+    }
+    expect_close(what, g, d, active, KERNEL_TOLERANCE);
+    free(g);
+    free(d);
+}
+
+/* a gradient buffer for a kernel that writes it as `write` says: for
+ * GRAD_SET it holds garbage the kernel must overwrite */
+static float *gradient_buffer(size_t n, enum grad_write write, const char *what)
+{
+    float *g = guarded_gradient(n, what);
+    for (size_t i = 0; write == GRAD_SET && i < n; i++)
+        g[i] = 1e3f;
+    return g;
+}
+
+struct conv_check {
+    int bias, residual;
+    enum grad_write dx_write;
+};
+
+static void check_conv(struct conv_shape s, double density, struct conv_check k)
+{
+    cr_assert_eq(conv_shape_resolve(&s), 0, "the test's convolution shape does not resolve");
+    struct rng rng = test_stream();
+    const int threads = omp_get_max_threads();
+    const size_t nx = (size_t)s.in_c * s.batch * s.in_h * s.in_w;
+    const size_t ny = (size_t)s.out_c * s.batch * s.out_h * s.out_w;
+    const size_t nw = (size_t)s.out_c * s.in_c * s.kernel * s.kernel;
+    float *x = guarded_random(&rng, nx, "x"), *w = guarded_random(&rng, nw, "w");
+    float *bias = k.bias ? guarded_random(&rng, (size_t)s.out_c, "bias") : NULL;
+    float *r = k.residual ? guarded_random(&rng, ny, "residual") : NULL;
+    float *dy = guarded_random(&rng, ny, "dy");
+    uint8_t *mask = random_mask(&rng, nw, density, w);
+    float *ws = guarded_floats(conv_workspace_floats(&s, threads), "workspace");
+    struct sparse_weights sw = {0};
+    cr_assert_eq(sparse_weights_build(&sw, mask, s.out_c, s.in_c, s.kernel * s.kernel,
+                                      sparse_conv_slot_tasks(threads)),
+                 0);
+
+    float *y_dense = guarded_floats(ny, "dense y"), *y_sparse = guarded_floats(ny, "sparse y");
+    if (k.residual)
+        conv_residual_forward(&s, x, w, bias, r, y_dense, ws, threads);
+    else
+        conv_forward(&s, x, w, bias, y_dense, ws, threads);
+    sparse_conv_forward(&s, &sw, x, w, bias, r, y_sparse, threads);
+    expect_close("forward", y_sparse, y_dense, ny, KERNEL_TOLERANCE);
+
+    float *dx_d = gradient_buffer(nx, k.dx_write, "dense dx");
+    float *dx_s = gradient_buffer(nx, k.dx_write, "sparse dx");
+    float *dw_d = guarded_gradient(nw, "dense dw"), *dw_s = guarded_gradient(nw, "sparse dw");
+    float *db_d = k.bias ? guarded_gradient((size_t)s.out_c, "dense dbias") : NULL;
+    float *db_s = k.bias ? guarded_gradient((size_t)s.out_c, "sparse dbias") : NULL;
+    float *dr_d = k.residual ? guarded_gradient(ny, "dense dr") : NULL;
+    float *dr_s = k.residual ? guarded_gradient(ny, "sparse dr") : NULL;
+    if (k.residual)
+        conv_residual_backward(&s, x, w, dy, dx_d, k.dx_write, dw_d, db_d, dr_d, GRAD_ADD, ws,
+                               threads);
+    else
+        conv_backward(&s, x, w, dy, dx_d, k.dx_write, dw_d, db_d, ws, threads);
+    sparse_conv_backward(&s, &sw, x, w, dy, dx_s, k.dx_write, dw_s, db_s, dr_s, GRAD_ADD,
+                         threads);
+    expect_close("input gradient", dx_s, dx_d, nx, KERNEL_TOLERANCE);
+    expect_weight_gradient("weight gradient", dw_s, dw_d, mask, nw);
+    if (k.bias)
+        expect_close("bias gradient", db_s, db_d, (size_t)s.out_c, KERNEL_TOLERANCE);
+    if (k.residual)
+        expect_close("residual gradient", dr_s, dr_d, ny, KERNEL_TOLERANCE);
+
+    sparse_weights_free(&sw);
+    free(mask);
+    GUARDED_FREE_ALL(x, w, bias, r, dy, ws, y_dense, y_sparse, dx_d, dx_s, dw_d, dw_s, db_d,
+                     db_s, dr_d, dr_s);
+}
+
+static const double densities[] = {1.0, 0.5, 0.1, 0.02, ONE_ACTIVE};
+#define N_DENSITIES (sizeof densities / sizeof densities[0])
+
+static void check_conv_all(struct conv_shape s, struct conv_check k)
+{
+    for (size_t d = 0; d < N_DENSITIES; d++) {
+        check_conv(s, densities[d], k);
+        k.dx_write = k.dx_write == GRAD_ADD ? GRAD_SET : GRAD_ADD;
+        check_conv(s, densities[d], k);
+    }
+}
+
+Test(sparse_kernels, conv_3x3_stride1_pad1)
+{
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 5, .in_h = 7, .in_w = 9, .out_c = 6,
+                                       .kernel = 3, .stride = 1, .pad = 1},
+                   (struct conv_check){0});
+}
+
+Test(sparse_kernels, conv_3x3_stride1_unpadded)
+{
+    check_conv_all((struct conv_shape){.batch = 2, .in_c = 4, .in_h = 9, .in_w = 6, .out_c = 3,
+                                       .kernel = 3, .stride = 1, .pad = 0},
+                   (struct conv_check){.bias = 1});
+}
+
+Test(sparse_kernels, conv_3x3_stride2_pad1_odd)
+{
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 3, .in_h = 9, .in_w = 7, .out_c = 5,
+                                       .kernel = 3, .stride = 2, .pad = 1},
+                   (struct conv_check){0});
+}
+
+Test(sparse_kernels, conv_3x3_stride2_unpadded)
+{
+    check_conv_all((struct conv_shape){.batch = 1, .in_c = 2, .in_h = 8, .in_w = 11, .out_c = 4,
+                                       .kernel = 3, .stride = 2, .pad = 0},
+                   (struct conv_check){0});
+}
+
+Test(sparse_kernels, conv_1x1)
+{
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 7, .in_h = 5, .in_w = 5, .out_c = 4,
+                                       .kernel = 1, .stride = 1, .pad = 0},
+                   (struct conv_check){0});
+}
+
+Test(sparse_kernels, conv_1x1_stride2)
+{
+    check_conv_all((struct conv_shape){.batch = 2, .in_c = 4, .in_h = 9, .in_w = 7, .out_c = 6,
+                                       .kernel = 1, .stride = 2, .pad = 0},
+                   (struct conv_check){0});
+}
+
+Test(sparse_kernels, conv_5x5_pad2_with_bias)
+{
+    check_conv_all((struct conv_shape){.batch = 2, .in_c = 3, .in_h = 6, .in_w = 5, .out_c = 4,
+                                       .kernel = 5, .stride = 1, .pad = 2},
+                   (struct conv_check){.bias = 1});
+}
+
+Test(sparse_kernels, conv_fused_residual_add)
+{
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 4, .in_h = 8, .in_w = 8, .out_c = 5,
+                                       .kernel = 3, .stride = 1, .pad = 1},
+                   (struct conv_check){.residual = 1});
+    check_conv_all((struct conv_shape){.batch = 2, .in_c = 4, .in_h = 9, .in_w = 9, .out_c = 3,
+                                       .kernel = 1, .stride = 2, .pad = 0},
+                   (struct conv_check){.residual = 1, .bias = 1});
+}
+
+/* large enough that the kernels run on several threads */
+Test(sparse_kernels, conv_wide_layer_threaded)
+{
+    omp_set_num_threads(2);
+    check_conv((struct conv_shape){.batch = 20, .in_c = 32, .in_h = 16, .in_w = 16, .out_c = 32,
+                                   .kernel = 3, .stride = 1, .pad = 1},
+               0.3, (struct conv_check){.residual = 1});
+}
+
+static void check_linear(int n, int in, int out, double density, enum grad_write dx_write)
+{
+    struct rng rng = test_stream();
+    const int threads = omp_get_max_threads();
+    const size_t nx = (size_t)in * n, ny = (size_t)out * n, nw = (size_t)out * in;
+    float *x = guarded_random(&rng, nx, "x"), *w = guarded_random(&rng, nw, "w");
+    float *bias = guarded_random(&rng, (size_t)out, "bias");
+    float *dy = guarded_random(&rng, ny, "dy");
+    uint8_t *mask = random_mask(&rng, nw, density, w);
+    float *ws = guarded_floats(linear_workspace_floats(in, out), "workspace");
+    struct sparse_weights sw = {0};
+    cr_assert_eq(sparse_weights_build(&sw, mask, out, in, 1, 0), 0);
+
+    float *y_dense = guarded_floats(ny, "dense y"), *y_sparse = guarded_floats(ny, "sparse y");
+    linear_forward(n, in, out, x, w, bias, y_dense, ws);
+    sparse_linear_forward(n, &sw, x, w, bias, y_sparse, threads);
+    expect_close("forward", y_sparse, y_dense, ny, KERNEL_TOLERANCE);
+
+    float *dx_d = gradient_buffer(nx, dx_write, "dense dx");
+    float *dx_s = gradient_buffer(nx, dx_write, "sparse dx");
+    float *dw_d = guarded_gradient(nw, "dense dw"), *dw_s = guarded_gradient(nw, "sparse dw");
+    float *db_d = guarded_gradient((size_t)out, "dense dbias");
+    float *db_s = guarded_gradient((size_t)out, "sparse dbias");
+    linear_backward(n, in, out, x, w, dy, dx_d, dx_write, dw_d, db_d, ws);
+    sparse_linear_backward(n, &sw, x, w, dy, dx_s, dx_write, dw_s, db_s, threads);
+    expect_close("input gradient", dx_s, dx_d, nx, KERNEL_TOLERANCE);
+    expect_weight_gradient("weight gradient", dw_s, dw_d, mask, nw);
+    expect_close("bias gradient", db_s, db_d, (size_t)out, KERNEL_TOLERANCE);
+
+    sparse_weights_free(&sw);
+    free(mask);
+    GUARDED_FREE_ALL(x, w, bias, dy, ws, y_dense, y_sparse, dx_d, dx_s, dw_d, dw_s, db_d, db_s);
+}
+
+Test(sparse_kernels, linear_odd_sizes)
+{
+    for (size_t d = 0; d < N_DENSITIES; d++) {
+        check_linear(11, 37, 23, densities[d], GRAD_ADD);
+        check_linear(7, 19, 41, densities[d], GRAD_SET);
+    }
+}
+
+Test(sparse_kernels, linear_large_threaded)
+{
+    omp_set_num_threads(2);
+    check_linear(100, 784, 300, 0.1, GRAD_SET);
+}
+
+/* one index (and its scratch planes) used at several batch sizes, as a net's
+ * layer is in training and evaluation: the padded planes' layout changes */
+Test(sparse_kernels, conv_index_reused_across_batch_sizes)
+{
+    struct rng rng = test_stream();
+    const int threads = omp_get_max_threads(), batches[] = {3, 11, 2, 11};
+    struct conv_shape s = {.in_c = 3, .in_h = 6, .in_w = 6, .out_c = 4, .kernel = 3,
+                           .stride = 1, .pad = 1};
+    const size_t nw = (size_t)s.out_c * s.in_c * 9;
+    float *w = guarded_random(&rng, nw, "w");
+    uint8_t *mask = random_mask(&rng, nw, 0.3, w);
+    struct sparse_weights sw = {0};
+    cr_assert_eq(sparse_weights_build(&sw, mask, s.out_c, s.in_c, 9,
+                                      sparse_conv_slot_tasks(threads)),
+                 0);
+    for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
+        s.batch = batches[i];
+        cr_assert_eq(conv_shape_resolve(&s), 0);
+        const size_t nx = (size_t)s.in_c * s.batch * 36, ny = (size_t)s.out_c * s.batch * 36;
+        float *x = guarded_random(&rng, nx, "x"), *dy = guarded_random(&rng, ny, "dy");
+        float *ws = guarded_floats(conv_workspace_floats(&s, threads), "workspace");
+        float *yd = guarded_floats(ny, "dense y"), *ys = guarded_floats(ny, "sparse y");
+        float *dxd = guarded_floats(nx, "dense dx"), *dxs = guarded_floats(nx, "sparse dx");
+        conv_forward(&s, x, w, NULL, yd, ws, threads);
+        sparse_conv_forward(&s, &sw, x, w, NULL, NULL, ys, threads);
+        expect_close("forward", ys, yd, ny, KERNEL_TOLERANCE);
+        conv_backward(&s, x, w, dy, dxd, GRAD_SET, NULL, NULL, ws, threads);
+        sparse_conv_backward(&s, &sw, x, w, dy, dxs, GRAD_SET, NULL, NULL, NULL, GRAD_ADD,
+                             threads);
+        expect_close("input gradient", dxs, dxd, nx, KERNEL_TOLERANCE);
+        GUARDED_FREE_ALL(x, dy, ws, yd, ys, dxd, dxs);
+    }
+    sparse_weights_free(&sw);
+    free(mask);
+    guarded_free(w);
+}
+
+/* padding wider than the kernel's reach: 1x1 with pad 1 (the border planes'
+ * layout), 3x3 with pad 2 (the shared-border layout with no margin) */
+Test(sparse_kernels, conv_wide_padding)
+{
+    check_conv_all((struct conv_shape){.batch = 2, .in_c = 3, .in_h = 5, .in_w = 4, .out_c = 4,
+                                       .kernel = 1, .stride = 1, .pad = 1},
+                   (struct conv_check){0});
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 2, .in_h = 6, .in_w = 7, .out_c = 3,
+                                       .kernel = 3, .stride = 1, .pad = 2},
+                   (struct conv_check){.bias = 1});
+}

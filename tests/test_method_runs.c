@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "testutil.h"
 #include "train_run.h"
 
 static char root[128];
@@ -44,17 +45,12 @@ static void read_ckpt(const char *run, const char *file, struct checkpoint *c)
 
 static void make_root(void)
 {
-    snprintf(root, sizeof root, "/tmp/dsrbench-method-runs-%d", (int)getpid());
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", root, root);
-    cr_assert_eq(system(cmd), 0);
+    scratch_folder_make(root, sizeof root, "method-runs");
 }
 
 static void remove_root(void)
 {
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    cr_assert_eq(system(cmd), 0);
+    scratch_folder_remove(root);
 }
 
 TestSuite(method_runs, .init = make_root, .fini = remove_root, .timeout = 120);

@@ -206,17 +206,12 @@ static char root[128];
 
 static void make_root(void)
 {
-    snprintf(root, sizeof root, "/tmp/dsrbench-sparse-path-%d", (int)getpid());
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", root, root);
-    cr_assert_eq(system(cmd), 0);
+    scratch_folder_make(root, sizeof root, "sparse-path");
 }
 
 static void remove_root(void)
 {
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    cr_assert_eq(system(cmd), 0);
+    scratch_folder_remove(root);
 }
 
 TestSuite(sparse_runs, .init = make_root, .fini = remove_root, .timeout = 300);

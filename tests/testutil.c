@@ -3,8 +3,10 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 64 canary bytes on each side catch both small overruns (an off-by-one row)
  * and a whole stray vector store; a multiple of 16 keeps the block aligned. */
@@ -190,4 +192,19 @@ void expect_gradient(const char *what, const float *grad, float prior, float *va
     expect_close(what, added, numeric, n, GRADIENT_TOLERANCE);
     free(added);
     free(numeric);
+}
+
+void scratch_folder_make(char *root, size_t len, const char *name)
+{
+    snprintf(root, len, "/tmp/dsrbench-%s-%d", name, (int)getpid());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", root, root);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+void scratch_folder_remove(const char *root)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
 }

@@ -59,4 +59,10 @@ double central_difference(loss_fn loss, void *ctx, float *v, float step);
 void expect_gradient(const char *what, const float *grad, float prior, float *values, size_t n,
                      loss_fn loss, void *ctx);
 
+/* A fresh scratch folder /tmp/dsrbench-NAME-PID for a suite's runs, written
+ * to root (len bytes), and its removal; both fail the test when the shell
+ * command fails. */
+void scratch_folder_make(char *root, size_t len, const char *name);
+void scratch_folder_remove(const char *root);
+
 #endif

@@ -346,11 +346,18 @@ static void block_input_gradient(const struct conv_shape *s, const struct sparse
                             row[ix] += a[ix];
                     continue;
                 }
-                for (int ix = 0; ix < s->in_w; ix++) {
-                    const int px = (ix + p) % st, q = (ix + p) / st;
-                    const float v = acc_c[(size_t)(py * st + px) * g->acc_stride + b * g->pq +
-                                        (size_t)r * g->wq + q];
-                    row[ix] = dx_write == GRAD_SET ? v : row[ix] + v;
+                /* the columns of one phase px: every st-th, from the first ix
+                 * with (ix + p) % st == px, at consecutive q */
+                for (int px = 0; px < st; px++) {
+                    const int ix0 = ((px - p) % st + st) % st;
+                    const float *a = acc_c + (size_t)(py * st + px) * g->acc_stride +
+                                     b * g->pq + (size_t)r * g->wq + (ix0 + p) / st;
+                    if (dx_write == GRAD_SET)
+                        for (int ix = ix0, q = 0; ix < s->in_w; ix += st, q++)
+                            row[ix] = a[q];
+                    else
+                        for (int ix = ix0, q = 0; ix < s->in_w; ix += st, q++)
+                            row[ix] += a[q];
                 }
             }
         }

@@ -89,16 +89,17 @@ static void phase_planes(const struct conv_shape *s, const struct geometry *g, c
             }
             for (int ph = 0; ph < g->phases; ph++) {
                 const int py = ph / st, px = ph % st;
+                /* the columns q whose ix = st*q + px - p falls inside the input */
+                const int q0 = p > px ? (p - px + st - 1) / st : 0;
+                const int q_end = (w - 1 + p - px) / st + 1;
+                const int q1 = q_end < g->wq ? q_end : g->wq;
                 float *to = xph + (((size_t)c * g->phases + ph) * g->block + b) * g->pq;
                 for (int r = 0; r < g->hq; r++) {
                     const int iy = st * r + py - p;
                     if (iy < 0 || iy >= h)
                         continue;
-                    for (int q = 0; q < g->wq; q++) {
-                        const int ix = st * q + px - p;
-                        if (ix >= 0 && ix < w)
-                            to[(size_t)r * g->wq + q] = from[(size_t)iy * w + ix];
-                    }
+                    for (int q = q0; q < q1; q++)
+                        to[(size_t)r * g->wq + q] = from[(size_t)iy * w + st * q + px - p];
                 }
             }
         }

@@ -3,20 +3,21 @@
  * Stride 1: with the input planes of a block of images copied into
  * zero-bordered planes (hp x wp, one image after another), output position
  * (b, oy, ox) sits at index b*hp*wp + oy*wp + ox, and the tap (ky, kx) of an
- * active weight reads the padded input at that index + ky*wp + kx: one flat
- * multiply-add over the whole block per active weight, four of them per pass
- * over the output. Stride s > 1 splits each padded plane into s*s phase
- * planes (rows and columns of one remainder mod s), in which the tap reads at
- * + (ky/s)*wq + kx/s of phase (ky%s, kx%s): the same flat loop.
+ * active weight reads the padded input at that index + ky*wp + kx: a flat
+ * multiply-add over the whole block per active weight, run tile by tile for
+ * all output channels at once (sparse_conv_rows.c). Stride s > 1 splits each
+ * padded plane into s*s phase planes (rows and columns of one remainder mod
+ * s), in which the tap reads at + (ky/s)*wq + kx/s of phase (ky%s, kx%s): the
+ * same flat loop.
  * The columns and rows past the output are computed too and thrown away
  * (at stride 1 neighbouring rows and images share their zero border:
  * (h+p)(w+p) positions for h*w values, 1.27x on 8x8, 1.06x on 32x32); in
  * exchange the loops are long and branch-free.
  * The weight gradient is the dot product of the output-gradient planes (laid
  * out like the output, zero off the valid positions) with the shifted input;
- * the input gradient adds, per phase, the output-gradient planes shifted the
- * other way (a zero margin above and left of them stands for the outputs a
- * tap does not reach). */
+ * the input gradient adds (sparse_conv_rows.c again), per phase, the
+ * output-gradient planes shifted the other way (a zero margin above and left
+ * of them stands for the outputs a tap does not reach). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct geometry {
     int mr, mc;            /* the output gradient's zero margin: rows, columns */
     int block;             /* images per block */
     size_t pq, slack;      /* hq * wq; floats a flat loop may read past a block */
+    size_t acc_stride;     /* block * pq rounded up to whole tiles of sparse_rows_product */
     size_t x_floats, dy_floats, acc_floats, per_thread;
 };
 
@@ -52,14 +54,20 @@ static struct geometry geometry_of(const struct conv_shape *s, int tasks)
         g.mr = g.mc = (s->kernel - 1) / g.s;
     }
     g.pq = (size_t)g.hq * g.wq;
-    g.slack = (size_t)(g.mr + s->pad + 1) * g.wq + (size_t)g.mc + (size_t)s->kernel + 16;
+    /* + a tile: sparse_rows_product runs to the end of its last tile */
+    g.slack = (size_t)(g.mr + s->pad + 1) * g.wq + (size_t)g.mc + (size_t)s->kernel + 16 +
+              SPARSE_ROWS_TILE;
     const int per_task = (s->batch + tasks - 1) / tasks;
     int block = (int)(BLOCK_FLOATS / ((size_t)g.phases * g.pq));
     block = block < 1 ? 1 : block;
     g.block = block < per_task ? block : per_task;
     g.x_floats = (size_t)s->in_c * g.phases * g.block * g.pq + g.slack;
     g.dy_floats = (size_t)s->out_c * g.block * g.pq + g.slack;
-    g.acc_floats = (size_t)g.phases * g.block * g.pq + g.slack;
+    /* the sums of every output channel (forward) or of every input channel's
+     * phases (input gradient) over the block */
+    const int acc_rows = s->out_c > s->in_c * g.phases ? s->out_c : s->in_c * g.phases;
+    g.acc_stride = (g.block * g.pq + SPARSE_ROWS_TILE - 1) / SPARSE_ROWS_TILE * SPARSE_ROWS_TILE;
+    g.acc_floats = (size_t)acc_rows * g.acc_stride;
     g.per_thread = g.x_floats + g.dy_floats + g.acc_floats;
     return g;
 }
@@ -81,16 +89,17 @@ static void phase_planes(const struct conv_shape *s, const struct geometry *g, c
             }
             for (int ph = 0; ph < g->phases; ph++) {
                 const int py = ph / st, px = ph % st;
+                /* the columns q whose ix = st*q + px - p falls inside the input */
+                const int q0 = p > px ? (p - px + st - 1) / st : 0;
+                const int q_end = (w - 1 + p - px) / st + 1;
+                const int q1 = q_end < g->wq ? q_end : g->wq;
                 float *to = xph + (((size_t)c * g->phases + ph) * g->block + b) * g->pq;
                 for (int r = 0; r < g->hq; r++) {
                     const int iy = st * r + py - p;
                     if (iy < 0 || iy >= h)
                         continue;
-                    for (int q = 0; q < g->wq; q++) {
-                        const int ix = st * q + px - p;
-                        if (ix >= 0 && ix < w)
-                            to[(size_t)r * g->wq + q] = from[(size_t)iy * w + ix];
-                    }
+                    for (int q = q0; q < q1; q++)
+                        to[(size_t)r * g->wq + q] = from[(size_t)iy * w + st * q + px - p];
                 }
             }
         }
@@ -109,21 +118,6 @@ static void gradient_planes(const struct conv_shape *s, const struct geometry *g
             for (int y = 0; y < oh; y++)
                 memcpy(to + (size_t)y * g->wq, from + (size_t)y * ow, sizeof(float) * ow);
         }
-}
-
-static void axpy4(size_t n, float *restrict acc, const float *restrict a,
-                  const float *restrict b, const float *restrict c, const float *restrict d,
-                  const float *w)
-{
-    const float wa = w[0], wb = w[1], wc = w[2], wd = w[3];
-    for (size_t i = 0; i < n; i++)
-        acc[i] += wa * a[i] + wb * b[i] + wc * c[i] + wd * d[i];
-}
-
-static void axpy1(size_t n, float *restrict acc, const float *restrict a, float w)
-{
-    for (size_t i = 0; i < n; i++)
-        acc[i] += w * a[i];
 }
 
 static void dot4(size_t n, const float *restrict g, const float *const *src, float *out)
@@ -197,25 +191,63 @@ static float *thread_scratch(struct sparse_weights *sw, const struct geometry *g
     return scratch;
 }
 
-/* acc[0, n) += the active weights [e0, e1) of one output channel times their
- * input channels' shifted phase planes */
-static void forward_channel(size_t n, float *acc, int32_t e0, int32_t e1,
-                            const struct sparse_weights *sw, const float *w, const float *xph,
-                            size_t channel_floats, const struct taps *t)
+static struct sparse_rows rows_alloc(int rows, size_t nnz)
 {
-    int32_t e = e0;
-    for (; e + 4 <= e1; e += 4) {
-        const float *src[4];
-        float wv[4];
-        for (int j = 0; j < 4; j++) {
-            src[j] = xph + (size_t)sw->row_in[e + j] * channel_floats + t->read[sw->row_tap[e + j]];
-            wv[j] = w[sw->row_pos[e + j]];
-        }
-        axpy4(n, acc, src[0], src[1], src[2], src[3], wv);
+    struct sparse_rows r = {rows, malloc(sizeof(int32_t) * (rows + 1)),
+                            malloc(sizeof(size_t) * (nnz ? nnz : 1)),
+                            malloc(sizeof(float) * (nnz ? nnz : 1))};
+    if (!r.start || !r.offset || !r.weight) {
+        fprintf(stderr, "dsrbench: out of memory in the sparse convolution\n");
+        exit(1);
     }
-    for (; e < e1; e++)
-        axpy1(n, acc, xph + (size_t)sw->row_in[e] * channel_floats + t->read[sw->row_tap[e]],
-              w[sw->row_pos[e]]);
+    return r;
+}
+
+static void free_rows(struct sparse_rows *r)
+{
+    free(r->start);
+    free(r->offset);
+    free(r->weight);
+}
+
+/* forward: one row per output channel, its active weights reading their
+ * input channel's phase planes at their tap */
+static struct sparse_rows forward_rows(const struct conv_shape *s, const struct sparse_weights *sw,
+                                       const float *w, size_t channel_floats,
+                                       const struct taps *t)
+{
+    struct sparse_rows r = rows_alloc(s->out_c, sw->nnz);
+    memcpy(r.start, sw->row_start, sizeof(int32_t) * (s->out_c + 1));
+    for (size_t e = 0; e < sw->nnz; e++) {
+        r.offset[e] = (size_t)sw->row_in[e] * channel_floats + t->read[sw->row_tap[e]];
+        r.weight[e] = w[sw->row_pos[e]];
+    }
+    return r;
+}
+
+/* input gradient: one row per input channel and phase, the active weights of
+ * that channel whose tap falls in that phase, reading their output channel's
+ * gradient planes shifted the other way */
+static struct sparse_rows input_gradient_rows(const struct conv_shape *s,
+                                              const struct sparse_weights *sw, const float *w,
+                                              int phases, size_t channel_floats,
+                                              const struct taps *t)
+{
+    struct sparse_rows r = rows_alloc(s->in_c * phases, sw->nnz);
+    int32_t j = 0;
+    for (int c = 0; c < s->in_c; c++)
+        for (int ph = 0; ph < phases; ph++) {
+            r.start[c * phases + ph] = j;
+            for (int32_t e = sw->col_start[c]; e < sw->col_start[c + 1]; e++) {
+                const int tap = sw->col_tap[e];
+                if (t->phase[tap] != ph)
+                    continue;
+                r.offset[j] = (size_t)sw->col_out[e] * channel_floats + t->back[tap];
+                r.weight[j++] = w[sw->col_pos[e]];
+            }
+        }
+    r.start[s->in_c * phases] = j;
+    return r;
 }
 
 void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights *sw,
@@ -229,6 +261,7 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
     struct taps t = tap_table(s, &g);
     const size_t op = (size_t)s->out_h * s->out_w;
     const size_t channel_floats = (size_t)g.phases * g.block * g.pq;
+    struct sparse_rows rows = forward_rows(s, sw, w, channel_floats, &t);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int task = 0; task < tasks; task++) {
         float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -239,15 +272,13 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
             const int m = first + count - n0 < g.block ? first + count - n0 : g.block;
             const size_t span = (size_t)(m - 1) * g.pq + (size_t)s->out_h * g.wq;
             phase_planes(s, &g, x, n0, m, xph);
+            sparse_rows_product(&rows, xph, span, acc, g.acc_stride);
             for (int o = 0; o < s->out_c; o++) {
-                memset(acc, 0, sizeof(float) * span);
-                forward_channel(span, acc, sw->row_start[o], sw->row_start[o + 1], sw, w, xph,
-                                channel_floats, &t);
                 const float b0 = bias ? bias[o] : 0.0f;
                 for (int b = 0; b < m; b++) {
                     const size_t at = ((size_t)o * s->batch + n0 + b) * op;
                     for (int oy = 0; oy < s->out_h; oy++) {
-                        const float *a = acc + b * g.pq + (size_t)oy * g.wq;
+                        const float *a = acc + o * g.acc_stride + b * g.pq + (size_t)oy * g.wq;
                         float *yr = y + at + (size_t)oy * s->out_w;
                         if (residual) {
                             const float *r = residual + at + (size_t)oy * s->out_w;
@@ -262,6 +293,7 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
             }
         }
     }
+    free_rows(&rows);
     free_taps(&t);
 }
 
@@ -290,53 +322,24 @@ static void block_weight_gradient(const struct conv_shape *s, const struct spars
     }
 }
 
-/* acc (one phase's planes) += the active weights of input channel c whose
- * tap falls in phase ph, times their output channels' shifted gradients;
- * four per pass */
-static void input_gradient_phase(size_t n, float *acc, int ph, int c,
-                                 const struct sparse_weights *sw, const float *w,
-                                 const float *dyp, size_t channel_floats, const struct taps *t)
-{
-    const float *src[4];
-    float wv[4];
-    int k = 0;
-    for (int32_t e = sw->col_start[c]; e < sw->col_start[c + 1]; e++) {
-        const int tap = sw->col_tap[e];
-        if (t->phase[tap] != ph)
-            continue;
-        src[k] = dyp + (size_t)sw->col_out[e] * channel_floats + t->back[tap];
-        wv[k++] = w[sw->col_pos[e]];
-        if (k == 4) {
-            axpy4(n, acc, src[0], src[1], src[2], src[3], wv);
-            k = 0;
-        }
-    }
-    for (int j = 0; j < k; j++)
-        axpy1(n, acc, src[j], wv[j]);
-}
-
 /* one block's input gradient from the output-gradient planes */
-static void block_input_gradient(const struct conv_shape *s, const struct sparse_weights *sw,
-                                 const struct geometry *g, const float *w, const float *dyp,
-                                 const struct taps *t, float *acc, float *dx,
-                                 enum grad_write dx_write, int n0, int m)
+static void block_input_gradient(const struct conv_shape *s, const struct sparse_rows *rows,
+                                 const struct geometry *g, const float *dyp, float *acc,
+                                 float *dx, enum grad_write dx_write, int n0, int m)
 {
-    const size_t ip = (size_t)s->in_h * s->in_w, phase_floats = (size_t)g->block * g->pq;
+    const size_t ip = (size_t)s->in_h * s->in_w;
     const size_t span = (size_t)(m - 1) * g->pq + g->pq;
     const int st = g->s, p = s->pad;
+    sparse_rows_product(rows, dyp, span, acc, g->acc_stride);
     for (int c = 0; c < s->in_c; c++) {
-        for (int ph = 0; ph < g->phases; ph++) {
-            memset(acc + ph * phase_floats, 0, sizeof(float) * span);
-            input_gradient_phase(span, acc + ph * phase_floats, ph, c, sw, w, dyp, phase_floats,
-                                 t);
-        }
+        const float *acc_c = acc + (size_t)c * g->phases * g->acc_stride;
         for (int b = 0; b < m; b++) {
             float *plane = dx + ((size_t)c * s->batch + n0 + b) * ip;
             for (int iy = 0; iy < s->in_h; iy++) {
                 float *row = plane + (size_t)iy * s->in_w;
                 const int py = (iy + p) % st, r = (iy + p) / st;
                 if (st == 1) {
-                    const float *a = acc + b * g->pq + (size_t)r * g->wq + p;
+                    const float *a = acc_c + b * g->pq + (size_t)r * g->wq + p;
                     if (dx_write == GRAD_SET)
                         memcpy(row, a, sizeof(float) * s->in_w);
                     else
@@ -344,11 +347,18 @@ static void block_input_gradient(const struct conv_shape *s, const struct sparse
                             row[ix] += a[ix];
                     continue;
                 }
-                for (int ix = 0; ix < s->in_w; ix++) {
-                    const int px = (ix + p) % st, q = (ix + p) / st;
-                    const float v = acc[(size_t)(py * st + px) * phase_floats + b * g->pq +
-                                        (size_t)r * g->wq + q];
-                    row[ix] = dx_write == GRAD_SET ? v : row[ix] + v;
+                /* the columns of one phase px: every st-th, from the first ix
+                 * with (ix + p) % st == px, at consecutive q */
+                for (int px = 0; px < st; px++) {
+                    const int ix0 = ((px - p) % st + st) % st;
+                    const float *a = acc_c + (size_t)(py * st + px) * g->acc_stride +
+                                     b * g->pq + (size_t)r * g->wq + (ix0 + p) / st;
+                    if (dx_write == GRAD_SET)
+                        for (int ix = ix0, q = 0; ix < s->in_w; ix += st, q++)
+                            row[ix] = a[q];
+                    else
+                        for (int ix = ix0, q = 0; ix < s->in_w; ix += st, q++)
+                            row[ix] += a[q];
                 }
             }
         }
@@ -366,6 +376,7 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
     float *scratch = thread_scratch(sw, &g, nt);
     struct taps t = tap_table(s, &g);
     const size_t nnz = sw->nnz;
+    struct sparse_rows rows = input_gradient_rows(s, sw, w, g.phases, (size_t)g.block * g.pq, &t);
 #pragma omp parallel num_threads(nt)
     {
         float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -388,11 +399,12 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
                     block_weight_gradient(s, sw, &g, xph, dyp, span, &t, slot);
                 }
                 if (dx)
-                    block_input_gradient(s, sw, &g, w, dyp, &t, acc, dx, dx_write, n0, m);
+                    block_input_gradient(s, &rows, &g, dyp, acc, dx, dx_write, n0, m);
             }
         }
         if (dw)
             sparse_conv_reduce_slots(sw, tasks, dw);
     }
+    free_rows(&rows);
     free_taps(&t);
 }

@@ -2,7 +2,27 @@
  * (the kernels). */
 #ifndef DSRBENCH_SPARSE_CONV_INTERNAL_H
 #define DSRBENCH_SPARSE_CONV_INTERNAL_H
+#include <stddef.h>
+#include <stdint.h>
+
 #include "sparse_kernels.h"
+
+/* floats of one tile of sparse_rows_product: 8 AVX-512 vectors */
+#define SPARSE_ROWS_TILE 128
+
+/* rows of weighted sums over shifted source planes: row r's entries are
+ * start[r] .. start[r+1]-1, entry j adds weight[j] * src[offset[j] + i] */
+struct sparse_rows {
+    int rows;
+    int32_t *start;
+    size_t *offset;
+    float *weight;
+};
+
+/* out[r * out_stride + i] = row r's sum at i, for i in [0, n rounded up to a
+ * whole tile): src must be readable and out writable that far */
+void sparse_rows_product(const struct sparse_rows *sr, const float *src, size_t n, float *out,
+                         size_t out_stride);
 
 /* threads for a pass: one for small layers (parallel.h) */
 int sparse_conv_threads(const struct conv_shape *s, const struct sparse_weights *sw,

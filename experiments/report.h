@@ -10,6 +10,11 @@
 #include "results_io.h"
 #include "stats.h"
 
+/* The report's allocation checks: p itself, or "out of memory" and exit 1
+ * when it is NULL; a copy of s, checked the same way. */
+void *report_must(void *p);
+char *report_copy(const char *s);
+
 /* one row of summary.csv; the strings point into the experiment's table */
 struct report_run {
     const char *grid, *run_id, *method, *model, *data, *options, *status, *sparsity_text;

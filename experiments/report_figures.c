@@ -20,11 +20,7 @@ static void var(struct vars *v, const char *name, const char *value)
     const size_t need = v->len + strlen(name) + 2 * strlen(value) + 8;
     if (need > v->cap) {
         v->cap = 2 * need;
-        v->text = realloc(v->text, v->cap);
-        if (!v->text) {
-            fprintf(stderr, "dsrbench report: out of memory\n");
-            exit(1);
-        }
+        v->text = report_must(realloc(v->text, v->cap));
     }
     v->len += (size_t)sprintf(v->text + v->len, "%s%s='", v->len ? "; " : "", name);
     for (const char *c = value; *c; c++) { /* a quote inside gnuplot's '...' is doubled */
@@ -94,11 +90,7 @@ static int read_csv(const struct report_experiment *e, const char *name, struct 
 static struct report_figure *add(struct report_figures *fs, const char *script, const char *name,
                                  const char *caption, struct vars *v)
 {
-    fs->f = realloc(fs->f, ((size_t)fs->count + 1) * sizeof *fs->f);
-    if (!fs->f) {
-        fprintf(stderr, "dsrbench report: out of memory\n");
-        exit(1);
-    }
+    fs->f = report_must(realloc(fs->f, ((size_t)fs->count + 1) * sizeof *fs->f));
     struct report_figure *f = &fs->f[fs->count++];
     *f = (struct report_figure){.script = script, .vars = v->text};
     snprintf(f->name, sizeof f->name, "%s", name);

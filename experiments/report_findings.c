@@ -16,12 +16,7 @@ struct report_finding *report_findings_add(struct report_findings *fs)
 {
     if (fs->count == fs->cap) {
         fs->cap = fs->cap ? 2 * fs->cap : 32;
-        struct report_finding *f = realloc(fs->f, (size_t)fs->cap * sizeof *fs->f);
-        if (!f) {
-            fprintf(stderr, "dsrbench report: out of memory\n");
-            exit(1);
-        }
-        fs->f = f;
+        fs->f = report_must(realloc(fs->f, (size_t)fs->cap * sizeof *fs->f));
     }
     struct report_finding *f = &fs->f[fs->count++];
     *f = (struct report_finding){.diff = NAN, .low = NAN, .high = NAN, .paper = NAN};

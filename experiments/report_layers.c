@@ -9,17 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *copy(const char *s)
-{
-    const size_t n = strlen(s) + 1;
-    char *c = malloc(n);
-    if (!c) {
-        fprintf(stderr, "dsrbench report: out of memory\n");
-        exit(1);
-    }
-    return memcpy(c, s, n);
-}
-
 /* "block1.0.conv1.weight" -> "block1.0": the name without its last two parts,
  * when it has more than two; else none (LeNet's "fc1.weight") */
 static int block_name(const char *layer, char *out, size_t len)
@@ -49,7 +38,7 @@ static void find_blocks(struct report_layers *l)
         while (b < l->blocks && strcmp(l->block_names[b], name) != 0)
             b++;
         if (b == l->blocks)
-            l->block_names[l->blocks++] = copy(name);
+            l->block_names[l->blocks++] = report_copy(name);
         l->block_of[i] = b;
     }
 }
@@ -86,7 +75,7 @@ int report_layers_read(const struct report_experiment *e, const struct report_gr
             l->names = calloc((size_t)t.rows + 1, sizeof *l->names);
             l->total = calloc((size_t)t.rows + 1, sizeof *l->total);
             for (int i = 0; i < t.rows && atoi(csv_table_cell(&t, i, ce)) == atoi(csv_table_cell(&t, 0, ce)); i++) {
-                l->names[l->layers] = copy(csv_table_cell(&t, i, cl));
+                l->names[l->layers] = report_copy(csv_table_cell(&t, i, cl));
                 l->total[l->layers++] = atof(csv_table_cell(&t, i, ct));
             }
             const size_t cells = (size_t)l->runs * (size_t)l->epochs * (size_t)l->layers;

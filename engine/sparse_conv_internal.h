@@ -10,10 +10,13 @@
 /* floats of one tile of sparse_rows_product: 8 AVX-512 vectors */
 #define SPARSE_ROWS_TILE 128
 
-/* rows of weighted sums over shifted source planes: row r's entries are
- * start[r] .. start[r+1]-1, entry j adds weight[j] * src[offset[j] + i] */
+/* rows of weighted sums over shifted source planes: entry j adds weight[j] *
+ * src[offset[j] + i]. A row's entries are split into `groups` by source
+ * channel (those of a few channels read a tile's worth of source that fits
+ * in L1 together): group q of row r is entries start[r * groups + q] ..
+ * start[r * groups + q + 1] - 1. */
 struct sparse_rows {
-    int rows;
+    int rows, groups;
     int32_t *start;
     size_t *offset;
     float *weight;

@@ -216,6 +216,19 @@ Test(sparse_kernels, conv_wide_layer_threaded)
                0.3, (struct conv_check){.residual = 1});
 }
 
+/* channels enough that the source channels' parts under a tile do not fit
+ * in L1 together: the rows are split into several groups (sparse_conv_flat.c
+ * source_groups), forward and input gradient, at stride 1 and 2 */
+Test(sparse_kernels, conv_many_channels_in_source_groups)
+{
+    check_conv_all((struct conv_shape){.batch = 4, .in_c = 96, .in_h = 8, .in_w = 8, .out_c = 80,
+                                       .kernel = 3, .stride = 1, .pad = 1},
+                   (struct conv_check){.residual = 1});
+    check_conv_all((struct conv_shape){.batch = 3, .in_c = 64, .in_h = 9, .in_w = 9, .out_c = 72,
+                                       .kernel = 3, .stride = 2, .pad = 1},
+                   (struct conv_check){.bias = 1});
+}
+
 static void check_linear(int n, int in, int out, double density, enum grad_write dx_write)
 {
     struct rng rng = test_stream();

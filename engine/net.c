@@ -355,7 +355,7 @@ int net_set_capacity(struct net *net, int capacity)
             continue;
         const size_t n = act_floats(&net->acts[i], capacity);
         net->acts[i].data = xcalloc(n, sizeof(float));
-        if (i > 0)
+        if (net_gradient_needed(net, i))
             net->acts[i].grad = xcalloc(n, sizeof(float));
     }
     for (int i = 0; i < net->n_layers; i++) {
@@ -576,7 +576,7 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
         break;
     }
     case LAYER_ADD:
-        if (!l->fused)
+        if (!l->fused && out->grad) /* without it, neither input needs one */
             add_backward(count, out->grad, dx, l->in_write, net->acts[l->in2].grad,
                          l->in2_write);
         break;

@@ -116,7 +116,9 @@ enum net_kernels {
 
 struct activation {
     int c, h, w; /* per image */
-    float *data, *grad; /* NULL when no layer needs it (a fused batch norm's own output) */
+    /* data: NULL when no layer needs it (a fused batch norm's own output);
+     * grad: also NULL when backward needs none (net_gradient_needed) */
+    float *data, *grad;
     int unwritten_grad; /* no layer's backward writes grad: zeroed by every backward */
 };
 

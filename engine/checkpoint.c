@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "param_storage.h"
+
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "checkpoints store host floats and integers as little-endian bytes"
 #endif
@@ -108,6 +110,25 @@ static void put_buffer(struct writer *w, const char *layer, const char *what, co
     put(w, data, count * sizeof(float));
 }
 
+/* a parameter's values or momentum in the file's dense layout, whatever its
+ * storage (param_storage.h): a COMPACT one is scattered into a scratch */
+static void put_dense(struct writer *w, const struct param *p, const float *stored,
+                      void (*dense)(const struct param *, float *))
+{
+    if (!p->compact) {
+        put(w, stored, p->count * sizeof(float));
+        return;
+    }
+    float *scratch = malloc(sizeof(float) * p->count);
+    if (!scratch) {
+        w->failed = w->failed ? w->failed : ENOMEM;
+        return;
+    }
+    dense(p, scratch);
+    put(w, scratch, p->count * sizeof(float));
+    free(scratch);
+}
+
 static void put_payload(struct writer *w, const struct net *net, const struct checkpoint_meta *m)
 {
     put_str(w, m->model);
@@ -130,8 +151,8 @@ static void put_payload(struct writer *w, const struct net *net, const struct ch
             put_u32(w, (uint32_t)p->shape[d]);
         put_u64(w, p->count);
         put_u32(w, p->mask != NULL);
-        put(w, p->value, p->count * sizeof(float));
-        put(w, p->momentum, p->count * sizeof(float));
+        put_dense(w, p, p->value, param_dense_values);
+        put_dense(w, p, p->momentum, param_dense_momentum);
         if (p->mask)
             put(w, p->mask, p->count);
     }

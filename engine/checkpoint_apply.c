@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "param_storage.h"
 
 static int refuse(char *err, size_t err_len, const struct checkpoint *c, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -133,6 +134,7 @@ int checkpoint_apply(const struct checkpoint *c, struct net *net, struct sparse_
     for (int i = 0; i < net->n_params; i++) {
         const struct checkpoint_param *s = &c->params[i];
         struct param *p = net->params[i];
+        param_to_dense(p); /* written position by position; the next sync re-stores it */
         if (parts & CHECKPOINT_VALUES)
             memcpy(p->value, s->value, sizeof(float) * p->count);
         if (parts & CHECKPOINT_MOMENTUM)

@@ -62,6 +62,9 @@ void linear_forward(int n, int in, int out, const float *x, const float *w, cons
 void linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
                      float *dx, enum grad_write dx_write, float *dw, float *dbias,
                      float *workspace);
+/* dbias[o] += the sum of row o of dy[out x n] (in double), for the dense and
+ * the sparse linear layer alike */
+void linear_bias_gradient(int n, int out, const float *dy, float *dbias);
 
 /* Batch norm over channels; m = N*H*W values per channel. Training uses the
  * biased batch variance to normalize and folds the unbiased one into

@@ -9,6 +9,7 @@
 
 #include "net_kernels.h"
 #include "net_plan.h"
+#include "param_storage.h"
 #include "sparse_kernels.h"
 
 static void *xcalloc(size_t n, size_t size)
@@ -275,6 +276,7 @@ void net_free(struct net *net)
         free(p->grad);
         free(p->momentum);
         free(p->mask);
+        param_storage_free(p);
         free(p);
     }
     free(net->params);
@@ -301,6 +303,7 @@ void net_init_params(struct net *net, struct rng *weight_stream)
 {
     for (int i = 0; i < net->n_params; i++) {
         struct param *p = net->params[i];
+        param_to_dense(p);
         param_init_values(p, p->value, p->count, weight_stream);
         param_zero_masked(p, p->value);
     }
@@ -352,7 +355,7 @@ int net_set_capacity(struct net *net, int capacity)
             continue;
         const size_t n = act_floats(&net->acts[i], capacity);
         net->acts[i].data = xcalloc(n, sizeof(float));
-        if (i > 0)
+        if (net_gradient_needed(net, i))
             net->acts[i].grad = xcalloc(n, sizeof(float));
     }
     for (int i = 0; i < net->n_layers; i++) {
@@ -477,6 +480,7 @@ static double layer_clock(void)
 
 void net_forward(struct net *net, int batch, int train)
 {
+    net_sync_params(net); /* outside the layer timers */
     double *seconds = net->layer_forward_seconds;
     for (int i = 0; i < net->n_layers; i++) {
         const double start = seconds ? layer_clock() : 0.0;
@@ -572,7 +576,7 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
         break;
     }
     case LAYER_ADD:
-        if (!l->fused)
+        if (!l->fused && out->grad) /* without it, neither input needs one */
             add_backward(count, out->grad, dx, l->in_write, net->acts[l->in2].grad,
                          l->in2_write);
         break;
@@ -584,8 +588,9 @@ void net_backward(struct net *net, int batch)
     for (int i = 1; i < net->n_acts; i++)
         if (net->acts[i].grad && net->acts[i].unwritten_grad)
             memset(net->acts[i].grad, 0, sizeof(float) * act_floats(&net->acts[i], batch));
+    net_sync_params(net);
     for (int i = 0; i < net->n_params; i++)
-        memset(net->params[i]->grad, 0, sizeof(float) * net->params[i]->count);
+        memset(net->params[i]->grad, 0, sizeof(float) * param_stored(net->params[i]));
     double *seconds = net->layer_backward_seconds;
     for (int i = net->n_layers - 1; i >= 0; i--) {
         const double start = seconds ? layer_clock() : 0.0;
@@ -604,7 +609,7 @@ void param_mask_changed(struct param *p)
 
 void param_zero_masked(const struct param *p, float *x)
 {
-    if (!p->mask)
+    if (!p->mask || p->compact)
         return;
     for (size_t j = 0; j < p->count; j++)
         if (!p->mask[j])

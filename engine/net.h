@@ -4,7 +4,9 @@
  * Parameters are allocated when the network is built; activations when a
  * batch capacity is set. The engine knows no training method: a parameter is
  * dense values plus an optional mask, and the engine keeps masked values and
- * gradients at zero. */
+ * gradients at zero. A masked weight whose layer runs the sparse kernels is
+ * stored compactly instead (param_storage.h): value, grad and momentum hold
+ * its active entries only. */
 #ifndef DSRBENCH_NET_H
 #define DSRBENCH_NET_H
 #include <stddef.h>
@@ -12,6 +14,33 @@
 
 #include "layers.h"
 #include "rng.h"
+
+/* a position and a float: an activation waiting for the next sync, or the
+ * momentum of an inactive position (param_storage.h) */
+struct pos_value {
+    int32_t pos;
+    float value;
+};
+
+/* COMPACT storage of a masked weight (param_storage.h). Between syncs the
+ * entries may include positions deactivated since (their mask bit is 0, and
+ * readers skip them) and miss the pending activations. */
+struct param_compact {
+    size_t stored;         /* entries in value, grad, momentum */
+    int32_t *pos;          /* their positions, ascending */
+    unsigned long version; /* the mask_version the entries were synced at */
+    struct pos_value *pending; /* activated since the sync: (position, value) */
+    size_t n_pending, pending_cap;
+    /* inactive positions whose momentum is not +0, ascending: the dense
+     * path keeps decaying their buffers (buf = m * buf), and a regrown
+     * weight inherits its buffer (PAPER.md: momentum is never reset). The
+     * values are as of resting_steps optimizer steps ago: the decay is
+     * applied when they are read (sync, checkpoint), so a step costs O(1). */
+    struct pos_value *resting;
+    size_t n_resting, resting_cap;
+    unsigned long resting_steps; /* decay steps owed, all at momentum resting_m */
+    float resting_m;
+};
 
 enum param_init {
     INIT_HE_FAN_OUT,     /* conv weight: N(0, sqrt(2 / (k*k*C_out))) */
@@ -24,8 +53,12 @@ struct param {
     char name[64];
     int ndim, shape[4]; /* PyTorch's shape: conv [out, in, k, k], linear [out, in] */
     size_t count;
+    /* count floats each while DENSE; while COMPACT (compact != NULL)
+     * compact->stored floats, entry k for position compact->pos[k]: walk
+     * them with param_stored / param_stored_pos */
     float *value, *grad, *momentum;
-    uint8_t *mask; /* NULL while dense; 1 = active */
+    uint8_t *mask; /* NULL while dense; 1 = active; always count bytes */
+    struct param_compact *compact; /* NULL: DENSE storage */
     /* bumped by every change of mask (param_mask_changed): the sparse
      * kernels rebuild their index of the active weights when it moves */
     unsigned long mask_version;
@@ -83,7 +116,9 @@ enum net_kernels {
 
 struct activation {
     int c, h, w; /* per image */
-    float *data, *grad; /* NULL when no layer needs it (a fused batch norm's own output) */
+    /* data: NULL when no layer needs it (a fused batch norm's own output);
+     * grad: also NULL when backward needs none (net_gradient_needed) */
+    float *data, *grad;
     int unwritten_grad; /* no layer's backward writes grad: zeroed by every backward */
 };
 
@@ -140,9 +175,30 @@ void net_forward(struct net *net, int batch, int train);
 /* needs net_logits_grad filled; zeroes and then accumulates all gradients */
 void net_backward(struct net *net, int batch);
 
+/* The stored entries of p, in ascending position order: all count positions
+ * while DENSE, the active ones (plus positions deactivated since the latest
+ * sync) while COMPACT. Entry k holds p->value[k], p->grad[k], p->momentum[k]
+ * for position param_stored_pos(p, k); skip it when !p->mask[that position].
+ * Activations since the latest sync are not listed until the next one. */
+static inline size_t param_stored(const struct param *p)
+{
+    return p->compact ? p->compact->stored : p->count;
+}
+static inline size_t param_stored_pos(const struct param *p, size_t k)
+{
+    return p->compact ? (size_t)p->compact->pos[k] : k;
+}
+
+/* Brings every masked weight's storage in line with its layer's kernels
+ * (COMPACT on the sparse kernels, else DENSE) and with its mask; O(1) when
+ * nothing changed. net_forward, net_backward and sgd_step call it. */
+void net_sync_params(struct net *net);
+
 /* to be called after every change of p->mask (and after giving p a mask) */
 void param_mask_changed(struct param *p);
-/* x[i] = 0 wherever p's mask is off (x is p->value or p->grad); no-op when dense */
+/* x[i] = 0 wherever p's mask is off (x is p->value or p->grad); no-op
+ * without a mask and while COMPACT (no inactive entries are stored after a
+ * sync) */
 void param_zero_masked(const struct param *p, float *x);
 
 size_t net_param_count(const struct net *net);

@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "param_storage.h"
 #include "sparse_kernels.h"
 
 struct layer_sparse {
     struct sparse_weights csr;
-    int csr_valid;                 /* csr matches the mask of counted_version */
+    int csr_valid;                 /* csr matches the mask of csr.mask_version */
     int counted;                   /* active is known */
     unsigned long counted_version; /* the mask_version active was counted at */
     size_t active;
@@ -98,33 +99,62 @@ static void out_of_memory(const struct param *p)
     exit(1);
 }
 
-struct sparse_weights *net_layer_sparse(struct net *net, struct layer *l)
+/* whether layer l runs the sparse kernels at its current mask */
+static int runs_sparse(struct net *net, struct layer *l, struct layer_sparse *ls)
 {
-    const struct param *p = l->weight;
-    if (net->kernels == NET_KERNELS_DENSE || (l->kind != LAYER_CONV && l->kind != LAYER_LINEAR) ||
-        !p || !p->mask)
-        return NULL;
-    if (!l->sparse && !(l->sparse = calloc(1, sizeof *l->sparse)))
-        out_of_memory(p);
-    struct layer_sparse *ls = l->sparse;
-    if (!ls->counted || ls->counted_version != p->mask_version) {
+    struct param *p = l->weight;
+    if (net->kernels == NET_KERNELS_SPARSE)
+        return 1;
+    if (p->compact) {
+        param_sync(p); /* after which the entries are exactly the active ones */
+        ls->active = p->compact->stored;
+    } else if (!ls->counted || ls->counted_version != p->mask_version) {
         size_t active = 0;
         for (size_t i = 0; i < p->count; i++)
             active += p->mask[i] != 0;
         ls->active = active;
-        ls->counted = 1;
-        ls->counted_version = p->mask_version;
-        ls->csr_valid = 0;
     }
-    if (net->kernels == NET_KERNELS_AUTO &&
-        (double)ls->active >= net_kernels_crossover(net, l) * (double)p->count)
+    ls->counted = 1;
+    ls->counted_version = p->mask_version;
+    return (double)ls->active < net_kernels_crossover(net, l) * (double)p->count;
+}
+
+/* Decides layer l's kernels, brings its weight's storage in line (COMPACT on
+ * the sparse kernels, else DENSE) and, for the sparse kernels, its index of
+ * active weights: the index when l runs the sparse kernels, else NULL. */
+struct sparse_weights *net_layer_sparse(struct net *net, struct layer *l)
+{
+    struct param *p = l->weight;
+    if ((l->kind != LAYER_CONV && l->kind != LAYER_LINEAR) || !p || !p->mask)
         return NULL;
+    if (net->kernels == NET_KERNELS_DENSE) {
+        param_to_dense(p);
+        return NULL;
+    }
+    if (!l->sparse && !(l->sparse = calloc(1, sizeof *l->sparse)))
+        out_of_memory(p);
+    struct layer_sparse *ls = l->sparse;
+    if (!runs_sparse(net, l, ls)) {
+        param_to_dense(p);
+        return NULL;
+    }
+    param_to_compact(p);
+    param_sync(p);
     const int taps = l->kind == LAYER_CONV ? p->shape[2] * p->shape[3] : 1;
     const int tasks = l->kind == LAYER_CONV ? sparse_conv_slot_tasks(net->workspace_threads) : 0;
-    if (!ls->csr_valid || ls->csr.slot_tasks != tasks) {
-        if (sparse_weights_build(&ls->csr, p->mask, p->shape[0], p->shape[1], taps, tasks) != 0)
+    if (!ls->csr_valid || ls->csr.mask_version != p->mask_version ||
+        ls->csr.slot_tasks != tasks) {
+        if (sparse_weights_build(&ls->csr, p->mask, p->shape[0], p->shape[1], taps, tasks, 1) !=
+            0)
             out_of_memory(p);
+        ls->csr.mask_version = p->mask_version;
         ls->csr_valid = 1;
     }
     return &ls->csr;
+}
+
+void net_sync_params(struct net *net)
+{
+    for (int i = 0; i < net->n_layers; i++)
+        net_layer_sparse(net, &net->layers[i]);
 }

@@ -77,6 +77,17 @@ int net_activation_needed(const struct net *net, int act)
     return 0;
 }
 
+int net_gradient_needed(const struct net *net, int act)
+{
+    if (act == net->n_acts - 1)
+        return 1;
+    const struct layer *l = producer(net, act);
+    if (!l)
+        return 0;
+    return l->weight || net_gradient_needed(net, l->in) ||
+           (l->in2 >= 0 && net_gradient_needed(net, l->in2));
+}
+
 /* In backward order, the first layer to write an activation's gradient sets
  * it and later ones add: no buffer needs zeroing at the start of backward. */
 static void plan_gradient_writes(struct net *net)

@@ -13,5 +13,11 @@
 void net_plan(struct net *net);
 /* 1 when some layer still reads or writes activation act after fusion */
 int net_activation_needed(const struct net *net, int act);
+/* 1 when backward needs act's gradient: act is the logits or is computed,
+ * through any chain of layers, by a layer with parameters. The images and
+ * what is computed from them alone (LeNet-300-100's flattened input) need
+ * none, so the first layer with parameters skips its input gradient (for
+ * LeNet-300-100's fc1 a 784 x 300 x batch product on the dense path). */
+int net_gradient_needed(const struct net *net, int act);
 
 #endif

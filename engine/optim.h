@@ -4,7 +4,11 @@
  *   d = nesterov ? d + momentum * buf : buf
  *   w -= lr * d
  * then masked weights are set back to zero. Momentum buffers live in the
- * parameters and are never reset by the optimizer. */
+ * parameters and are never reset by the optimizer. sgd_step first syncs the
+ * parameters' storage (net_sync_params): masks are changed before the
+ * forward pass or after the step, never between backward and step (a weight
+ * deactivated there would fold its last gradient into its buffer on the
+ * dense path but not while COMPACT). */
 #ifndef DSRBENCH_OPTIM_H
 #define DSRBENCH_OPTIM_H
 #include "net.h"
@@ -16,7 +20,8 @@ struct sgd_config {
 };
 
 void sgd_step(struct net *net, const struct sgd_config *cfg, float lr);
-/* zeroes the stored values at masked-out positions of every masked parameter */
+/* zeroes the stored values at masked-out positions of every masked DENSE
+ * parameter (a COMPACT one stores none after a sync) */
 void net_apply_masks(struct net *net);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "param_storage.h"
+
 int sparse_store_init(struct sparse_store *s, struct net *net)
 {
     memset(s, 0, sizeof *s);
@@ -25,6 +27,7 @@ int sparse_store_init(struct sparse_store *s, struct net *net)
             if (!p->mask)
                 return -1;
         }
+        param_to_dense(p); /* the mask is written directly */
         memset(p->mask, 1, p->count);
         param_mask_changed(p);
         s->tensors[t++] = (struct sparse_tensor){.param = p, .active = p->count};
@@ -66,6 +69,7 @@ void sparse_store_random_masks(struct sparse_store *s, double sparsity, struct r
             order[i] = order[j];
             order[j] = tmp;
         }
+        param_to_dense(p); /* the mask and values are written directly */
         memset(p->mask, 0, p->count);
         for (size_t i = 0; i < keep; i++)
             p->mask[order[i]] = 1;
@@ -98,32 +102,67 @@ void sparse_deactivate(struct sparse_tensor *t, size_t index)
         t->active--;
         param_mask_changed(t->param);
     }
-    t->param->value[index] = 0.0f;
+    param_deactivate(t->param, index);
 }
 
 void sparse_activate(struct sparse_tensor *t, size_t index, float value)
 {
-    if (!t->param->mask[index]) {
+    const int was_active = t->param->mask[index] != 0;
+    if (!was_active) {
         t->param->mask[index] = 1;
         t->active++;
         param_mask_changed(t->param);
     }
-    t->param->value[index] = value;
+    param_activate(t->param, index, value, was_active);
+}
+
+/* DENSE: every inactive position stores 0 */
+static int check_dense(const struct param *p, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < p->count; i++)
+        if (!p->mask[i] && p->value[i] != 0.0f) {
+            snprintf(err, err_len, "%s: inactive position %zu holds %g", p->name, i,
+                     (double)p->value[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* COMPACT after its sync: the stored entries are exactly the active
+ * positions, ascending */
+static int check_compact(const struct param *p, size_t active, char *err, size_t err_len)
+{
+    const struct param_compact *c = p->compact;
+    for (size_t k = 0; k < c->stored; k++) {
+        const int32_t pos = c->pos[k];
+        if (pos < 0 || (size_t)pos >= p->count || (k > 0 && pos <= c->pos[k - 1]) ||
+            !p->mask[pos]) {
+            snprintf(err, err_len,
+                     "%s: stored entry %zu is position %d: not an active position in "
+                     "ascending order",
+                     p->name, k, (int)pos);
+            return -1;
+        }
+    }
+    if (c->stored != active) {
+        snprintf(err, err_len, "%s: %zu entries stored for %zu active positions", p->name,
+                 c->stored, active);
+        return -1;
+    }
+    return 0;
 }
 
 int sparse_store_check(const struct sparse_store *s, char *err, size_t err_len)
 {
     for (int t = 0; t < s->count; t++) {
-        const struct param *p = s->tensors[t].param;
+        struct param *p = s->tensors[t].param;
+        param_sync(p);
         size_t active = 0;
-        for (size_t i = 0; i < p->count; i++) {
+        for (size_t i = 0; i < p->count; i++)
             active += p->mask[i] != 0;
-            if (!p->mask[i] && p->value[i] != 0.0f) {
-                snprintf(err, err_len, "%s: inactive position %zu holds %g", p->name, i,
-                         (double)p->value[i]);
-                return -1;
-            }
-        }
+        if ((p->compact ? check_compact(p, active, err, err_len) : check_dense(p, err, err_len)) !=
+            0)
+            return -1;
         if (active != s->tensors[t].active) {
             snprintf(err, err_len, "%s: mask has %zu active positions, the count says %zu",
                      p->name, active, s->tensors[t].active);

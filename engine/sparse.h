@@ -1,7 +1,9 @@
 /* The sparse parameter store: every sparse-eligible weight tensor of a model
  * gets a mask and an active count. Methods change masks and values only
  * through these functions, which keep the counts and the zero-value invariant
- * (an inactive position always stores 0) true. Sparsity here is always the
+ * (an inactive position always stores 0) true, whether the weight is stored
+ * DENSE or COMPACT (param_storage.h; walk the stored entries with
+ * param_stored / param_stored_pos, net.h). Sparsity here is always the
  * fraction of positions that are inactive. */
 #ifndef DSRBENCH_SPARSE_H
 #define DSRBENCH_SPARSE_H
@@ -38,8 +40,10 @@ double sparse_store_sparsity(const struct sparse_store *s);
 
 void sparse_deactivate(struct sparse_tensor *t, size_t index);
 void sparse_activate(struct sparse_tensor *t, size_t index, float value);
-/* recounts from the masks and checks inactive values are 0; returns 0 when
- * the store is consistent, else -1 with the first fault written to err */
+/* syncs every tensor's storage (param_sync), recounts from the masks and
+ * checks inactive values are 0 (DENSE) or exactly the active positions are
+ * stored (COMPACT); returns 0 when the store is consistent, else -1 with the
+ * first fault written to err */
 int sparse_store_check(const struct sparse_store *s, char *err, size_t err_len);
 
 #endif

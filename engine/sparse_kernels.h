@@ -1,9 +1,10 @@
 /* Sparse kernels for masked weights (sparse_weights.h): the convolution and
  * the fully connected layer computed from the active weights only, same
  * conventions and results (up to float rounding) as their dense versions in
- * layers.h with the inactive weights at zero. Weights are read from the dense
- * value array w through the entries' positions; dw is written only at active
- * positions.
+ * layers.h with the inactive weights at zero. Weights are read from w and
+ * gradients written to dw through the entries' pos (sparse_weights.h): in
+ * training these are the weight's COMPACT arrays of active entries
+ * (param_storage.h), in the kernel tests dense arrays.
  *
  * Convolution: no im2col. For a block of images and one output channel the
  * output stays in L1 while every active weight of that channel adds its

@@ -120,12 +120,6 @@ void sparse_linear_backward(int n, const struct sparse_weights *sw, const float 
             }
         }
     }
-    if (dbias) {
-        for (int o = 0; o < sw->rows; o++) {
-            double acc = 0.0;
-            for (int j = 0; j < n; j++)
-                acc += dy[(size_t)o * n + j];
-            dbias[o] += (float)acc;
-        }
-    }
+    if (dbias)
+        linear_bias_gradient(n, sw->rows, dy, dbias);
 }

@@ -37,7 +37,7 @@ static void *array(size_t n, size_t size)
 }
 
 int sparse_weights_build(struct sparse_weights *sw, const uint8_t *mask, int rows, int in,
-                         int taps, int slot_tasks)
+                         int taps, int slot_tasks, int compact)
 {
     sparse_weights_free(sw);
     const size_t count = (size_t)rows * in * taps;
@@ -70,7 +70,7 @@ int sparse_weights_build(struct sparse_weights *sw, const uint8_t *mask, int row
                     continue;
                 sw->row_in[e] = c;
                 sw->row_tap[e] = t;
-                sw->row_pos[e] = (int32_t)pos;
+                sw->row_pos[e] = compact ? (int32_t)e : (int32_t)pos;
                 sw->col_start[c + 1]++;
                 e++;
             }

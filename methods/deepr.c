@@ -164,13 +164,12 @@ static void record_initial_signs(struct method_run *run, struct deepr_state *st)
     for (int l = 0; l < run->store.count; l++) {
         const struct param *p = run->store.tensors[l].param;
         int8_t *sign = st->sign + st->scratch.offset[l];
-        for (size_t i = 0; i < p->count; i++) {
+        memset(sign, 0, p->count);
+        for (size_t k = 0; k < param_stored(p); k++) {
+            const size_t i = param_stored_pos(p, k);
             if (!p->mask[i])
-                sign[i] = 0;
-            else if (quirk)
-                sign[i] = rng_below(&run->stream, 2) ? 1 : -1;
-            else
-                sign[i] = sign_of(p->value[i]);
+                continue;
+            sign[i] = quirk ? (rng_below(&run->stream, 2) ? 1 : -1) : sign_of(p->value[k]);
         }
     }
 }
@@ -214,13 +213,13 @@ static void deepr_after_backward(void *ctx, struct net *net, const struct train_
     const float l1 = (float)run->option[OPT_L1];
     for (int l = 0; l < run->store.count; l++) {
         const struct param *p = run->store.tensors[l].param;
-        for (size_t i = 0; i < p->count; i++) {
-            if (!p->mask[i])
+        for (size_t k = 0; k < param_stored(p); k++) {
+            if (!p->mask[param_stored_pos(p, k)])
                 continue;
             /* drawn one by one in position order: the stream alone decides the noise */
             if (std > 0.0f)
-                p->grad[i] += std * rng_normal(&run->stream);
-            p->grad[i] += l1 * (float)sign_of(p->value[i]);
+                p->grad[k] += std * rng_normal(&run->stream);
+            p->grad[k] += l1 * (float)sign_of(p->value[k]);
         }
     }
 }
@@ -233,10 +232,11 @@ static void deactivate_flipped(struct method_run *run, struct deepr_state *st, i
     struct sparse_store *store = &run->store;
     const struct param *p = store->tensors[l].param;
     int8_t *sign = st->sign + st->scratch.offset[l];
-    for (size_t i = 0; i < p->count; i++) {
+    for (size_t k = 0; k < param_stored(p); k++) {
+        const size_t i = param_stored_pos(p, k);
         if (!p->mask[i])
             continue;
-        const int8_t now = sign_of(p->value[i]);
+        const int8_t now = sign_of(p->value[k]);
         if (sign[i] == 0) {
             sign[i] = now;
         } else if (now != 0 && now != sign[i]) {

@@ -22,7 +22,11 @@
  * together and see the same inputs). before_forward materializes the tying
  * again from the representatives, so nothing else can make copies drift.
  *
- * All positions are used: the store's masks are all active. Bank values are
+ * All positions are used: the store's masks are all active and never change,
+ * so a weight's stored entry k is its position k whether it is stored DENSE
+ * or COMPACT (param_storage.h; COMPACT only under --kernels sparse, whose
+ * kernels then run at density 1), and the hooks index value and grad by
+ * position. Bank values are
  * drawn from the tensor's own initializer (PAPER.md's He-normal fan-out for
  * convs, U(+-1/sqrt(fan_in)) for linear) with the method stream, one draw per
  * bank entry. */

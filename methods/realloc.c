@@ -82,10 +82,11 @@ static size_t kept_from_emptying(const struct sparse_tensor *t, double threshold
 {
     const struct param *p = t->param;
     size_t first = SIZE_MAX;
-    for (size_t i = 0; i < p->count; i++) {
+    for (size_t k = 0; k < param_stored(p); k++) {
+        const size_t i = param_stored_pos(p, k);
         if (!p->mask[i])
             continue;
-        if (fabs((double)p->value[i]) >= threshold)
+        if (fabs((double)p->value[k]) >= threshold)
             return SIZE_MAX;
         if (first == SIZE_MAX)
             first = i;
@@ -100,9 +101,11 @@ size_t realloc_prune_below(struct sparse_store *store, double threshold,
     for (int l = 0; l < store->count; l++) {
         const struct param *p = store->tensors[l].param;
         const size_t keep = kept_from_emptying(&store->tensors[l], threshold);
-        for (size_t i = 0; i < p->count; i++)
-            if (p->mask[i] && i != keep && fabs((double)p->value[i]) < threshold)
+        for (size_t k = 0; k < param_stored(p); k++) {
+            const size_t i = param_stored_pos(p, k);
+            if (p->mask[i] && i != keep && fabs((double)p->value[k]) < threshold)
                 realloc_prune_at(store, s, l, i);
+        }
     }
     return realloc_tally(store, s);
 }
@@ -160,9 +163,11 @@ void realloc_prune_smallest(struct sparse_store *store, struct realloc_scratch *
 {
     const struct param *p = store->tensors[tensor].param;
     size_t n = 0;
-    for (size_t i = 0; i < p->count; i++)
+    for (size_t e = 0; e < param_stored(p); e++) {
+        const size_t i = param_stored_pos(p, e);
         if (p->mask[i])
-            s->ranked[n++] = magnitude_key(p->value[i], i);
+            s->ranked[n++] = magnitude_key(p->value[e], i);
+    }
     if (k == 0 || n == 0)
         return;
     if (k < n)

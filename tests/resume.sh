@@ -5,7 +5,8 @@
 # --resume refuses a folder without a checkpoint, a damaged checkpoint and an
 # option that differs from the run's, touching no file; a complete run is left
 # alone. DSR on a Fashion-MNIST subset, reallocating every 20 steps, so the
-# method's threshold, masks and stream cross the interruption.
+# method's threshold, masks and stream cross the interruption; on the dense
+# kernels and again on the sparse kernels (compact weight storage).
 set -eu
 bin=${DSRBENCH:-./bin/dsrbench}
 tmp=$(mktemp -d)
@@ -20,33 +21,54 @@ flags="--model lenet-300-100 --method dsr --method-option period=20 --epochs 3
 results() { cut -d, -f2- "$1/epochs.csv" | sed 's/,[^,]*,[^,]*$//'; }
 sums() { (cd "$1" && md5sum -- *); }
 
+# run_cut DIR ARGS...: the run, killed once its first end-of-epoch checkpoint is written
+run_cut() {
+    dir=$1
+    shift
+    "$bin" train "$@" --out "$dir" 2>"$dir.log" &
+    pid=$!
+    while [ ! -e "$dir/last.ckpt" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    if [ -e "$dir/final.ckpt" ] || grep -q "status = complete" "$dir/manifest.ini"; then
+        fail "the run finished before it could be killed; the test needs a larger subset"
+        exit 1
+    fi
+}
+
+# expect_resumed FULL CUT RESUME-ARGS...: CUT continued with --resume equals FULL
+expect_resumed() {
+    full=$1 cut=$2
+    shift 2
+    if "$bin" train "$@" --resume "$cut" 2>"$cut.resume.log"; then pass; else
+        fail "--resume $* exited with $?:"; cat "$cut.resume.log"; fi
+    results "$full" >"$full.cmp"
+    results "$cut" >"$cut.cmp"
+    if [ "$(wc -l <"$full.cmp")" -eq 4 ] && cmp -s "$full.cmp" "$cut.cmp"; then pass; else
+        fail "epochs.csv of the resumed run differs:"; diff "$full.cmp" "$cut.cmp" || true; fi
+    for f in layers.csv final.ckpt last.ckpt initial.ckpt; do
+        if cmp -s "$full/$f" "$cut/$f"; then pass; else fail "$f of $cut differs"; fi
+    done
+}
+
 # shellcheck disable=SC2086 # $flags is a list of words
 "$bin" train $flags --out "$tmp/full" 2>"$tmp/full.log"
-
-# the same run, killed once its first end-of-epoch checkpoint is written
 # shellcheck disable=SC2086
-"$bin" train $flags --out "$tmp/cut" 2>"$tmp/cut.log" &
-pid=$!
-while [ ! -e "$tmp/cut/last.ckpt" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
-kill -9 "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-if [ -e "$tmp/cut/final.ckpt" ] || grep -q "status = complete" "$tmp/cut/manifest.ini"; then
-    fail "the run finished before it could be killed; the test needs a larger subset"
-    exit 1
-fi
+run_cut "$tmp/cut" $flags
 cp -r "$tmp/cut" "$tmp/damaged"
 cp -r "$tmp/cut" "$tmp/other"
-
 # continuing: the run's own options come from the checkpoint; options given must match
-if "$bin" train --method dsr --epochs 3 --resume "$tmp/cut" 2>"$tmp/resume.log"; then pass; else
-    fail "--resume exited with $?:"; cat "$tmp/resume.log"; fi
-results "$tmp/full" >"$tmp/full.cmp"
-results "$tmp/cut" >"$tmp/cut.cmp"
-if [ "$(wc -l <"$tmp/full.cmp")" -eq 4 ] && cmp -s "$tmp/full.cmp" "$tmp/cut.cmp"; then pass; else
-    fail "epochs.csv of the resumed run differs:"; diff "$tmp/full.cmp" "$tmp/cut.cmp" || true; fi
-for f in layers.csv final.ckpt last.ckpt initial.ckpt; do
-    if cmp -s "$tmp/full/$f" "$tmp/cut/$f"; then pass; else fail "$f of the resumed run differs"; fi
-done
+expect_resumed "$tmp/full" "$tmp/cut" --method dsr --epochs 3
+
+# the same on the sparse kernels, whose masked weights are stored compactly
+# (active entries only, the momentum of pruned ones aside): the checkpoint
+# holds the dense layout and the resumed run continues exactly
+# shellcheck disable=SC2086
+"$bin" train $flags --kernels sparse --out "$tmp/sparse-full" 2>"$tmp/sparse-full.log"
+# shellcheck disable=SC2086
+run_cut "$tmp/sparse-cut" $flags --kernels sparse
+expect_resumed "$tmp/sparse-full" "$tmp/sparse-cut" --method dsr --epochs 3 --kernels sparse
+
 if grep -q "status = complete" "$tmp/cut/manifest.ini" &&
     grep -q "resumed_from_epoch = " "$tmp/cut/manifest.ini"; then pass; else
     fail "the resumed manifest is not complete with resumed_from_epoch:"; cat "$tmp/cut/manifest.ini"; fi

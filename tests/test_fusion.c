@@ -2,7 +2,8 @@
  * norm runs inside it, and a residual add whose later input is a convolution
  * nothing else reads runs inside that convolution. The PyTorch fixtures
  * (test_reference.c) check that fused nets compute the same; these check
- * that the fusions happen where they should, and only there. */
+ * that the fusions happen where they should, and only there; and that only
+ * activations backward needs get a gradient buffer. */
 #include <criterion/criterion.h>
 
 #include "models.h"
@@ -70,4 +71,24 @@ Test(fusion, lenet_fuses_nothing)
     for (int i = 0; i < net->n_layers; i++)
         cr_expect_eq(net->layers[i].fused, 0);
     net_free(net);
+}
+
+/* Input gradients only where backward needs them: LeNet-300-100's flattened
+ * images have none (fc1 skips its 784-row input gradient), every activation
+ * a layer with parameters computes has one; in WRN-16-1, whose first layer
+ * is a convolution, every activation in use has one. */
+Test(fusion, gradients_only_downstream_of_parameters)
+{
+    struct net *lenet = built("lenet-300-100", 1.0, 1, 28, 28);
+    cr_expect_null(lenet->acts[0].grad, "the images");
+    cr_expect_eq(lenet->layers[0].kind, LAYER_FLATTEN);
+    cr_expect_null(lenet->acts[lenet->layers[0].out].grad, "the flattened images");
+    for (int i = 1; i < lenet->n_layers; i++)
+        cr_expect_not_null(lenet->acts[lenet->layers[i].out].grad, "layer %d's output", i);
+    net_free(lenet);
+    struct net *wrn = built("wrn-16-1", 1.0, 1, 28, 28);
+    for (int i = 1; i < wrn->n_acts; i++)
+        cr_expect(wrn->acts[i].grad || !wrn->acts[i].data, "activation %d has data, no grad",
+                  i);
+    net_free(wrn);
 }

@@ -220,7 +220,7 @@ static void flatten_grad(const struct unary_layer *l, const float *y, const floa
 
 Test(layers, flatten)
 {
-    const int c = 3, n = 2, hw = 2 * 3;
+    const int c = 3, n = 2, hw = 4 * 5; /* two strips of 8 positions and a part */
     const struct unary_layer l = {.name = "flatten", .in_count = (size_t)c * n * hw,
                                   .out_count = (size_t)c * n * hw, .c = c, .n = n, .hw = hw,
                                   .forward = flatten_fast, .naive = flatten_naive,

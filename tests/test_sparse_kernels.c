@@ -98,7 +98,7 @@ static void check_conv(struct conv_shape s, double density, struct conv_check k)
     float *ws = guarded_floats(conv_workspace_floats(&s, threads), "workspace");
     struct sparse_weights sw = {0};
     cr_assert_eq(sparse_weights_build(&sw, mask, s.out_c, s.in_c, s.kernel * s.kernel,
-                                      sparse_conv_slot_tasks(threads)),
+                                      sparse_conv_slot_tasks(threads), 0),
                  0);
 
     float *y_dense = guarded_floats(ny, "dense y"), *y_sparse = guarded_floats(ny, "sparse y");
@@ -240,7 +240,7 @@ static void check_linear(int n, int in, int out, double density, enum grad_write
     uint8_t *mask = random_mask(&rng, nw, density, w);
     float *ws = guarded_floats(linear_workspace_floats(in, out), "workspace");
     struct sparse_weights sw = {0};
-    cr_assert_eq(sparse_weights_build(&sw, mask, out, in, 1, 0), 0);
+    cr_assert_eq(sparse_weights_build(&sw, mask, out, in, 1, 0, 0), 0);
 
     float *y_dense = guarded_floats(ny, "dense y"), *y_sparse = guarded_floats(ny, "sparse y");
     linear_forward(n, in, out, x, w, bias, y_dense, ws);
@@ -290,7 +290,7 @@ Test(sparse_kernels, conv_index_reused_across_batch_sizes)
     uint8_t *mask = random_mask(&rng, nw, 0.3, w);
     struct sparse_weights sw = {0};
     cr_assert_eq(sparse_weights_build(&sw, mask, s.out_c, s.in_c, 9,
-                                      sparse_conv_slot_tasks(threads)),
+                                      sparse_conv_slot_tasks(threads), 0),
                  0);
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
         s.batch = batches[i];

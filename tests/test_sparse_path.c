@@ -12,6 +12,7 @@
 
 #include "method_fixture.h"
 #include "net_kernels.h"
+#include "param_storage.h"
 #include "sparse.h"
 #include "testutil.h"
 #include "train_run.h"
@@ -44,7 +45,7 @@ static struct step take_step(struct net *net, const int32_t *labels)
         const struct param *p = net->params[i];
         s.grads[i] = malloc(sizeof(float) * p->count);
         cr_assert_not_null(s.grads[i]);
-        memcpy(s.grads[i], p->grad, sizeof(float) * p->count);
+        param_dense_grads(p, s.grads[i]);
     }
     return s;
 }

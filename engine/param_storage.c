@@ -1,5 +1,6 @@
 #include "param_storage.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,28 +20,28 @@ static void *floats(size_t n, const struct param *p)
     return must(malloc(sizeof(float) * (n ? n : 1)), p);
 }
 
-/* A resting buffer at +0 is what the dense path's never-active positions
- * hold, so it leaves the list (a -0 becomes +0 after one more step and
- * stays). Other buffers stay: rounding to nearest stops the decay at a few
- * times the smallest subnormal (0.9 * 4 * 2^-149 rounds back to 4 * 2^-149),
- * so the dense path never clears them either. */
+/* A buffer below the smallest normal float leaves the resting list and
+ * reads +0 from then on. The dense path keeps such a buffer: rounding to
+ * nearest stops m * buf at a few subnormals (0.9 * 4 * 2^-149 rounds back
+ * to 4 * 2^-149), so its inactive positions never return to 0, and a list
+ * keeping them would grow to every once-active position (twice a dense
+ * momentum array). Flushed, it holds the positions deactivated in the last
+ * few hundred steps (a buffer of 1e-2 falls below FLT_MIN after about 790
+ * steps at m = 0.9). A regrown weight then differs from the dense path by
+ * that subnormal buffer only (under 1.2e-38, times the learning rate). */
 static int settled(float buf)
 {
-    return buf == 0.0f && !signbit(buf);
+    return fabsf(buf) < FLT_MIN;
 }
 
 /* buf after n optimizer steps at an inactive position, as the dense path
- * computes them (d = grad + wd * value = 0 there); stops at a fixed point */
+ * computes them (d = grad + wd * value = 0 there), +0 once settled */
 static float decayed(float buf, float m, unsigned long n)
 {
     const float d = 0.0f;
-    for (unsigned long i = 0; i < n; i++) {
-        const float next = m * buf + d;
-        if (memcmp(&next, &buf, sizeof buf) == 0)
-            break;
-        buf = next;
-    }
-    return buf;
+    for (unsigned long i = 0; i < n && !settled(buf); i++)
+        buf = m * buf + d;
+    return settled(buf) ? 0.0f : buf;
 }
 
 /* applies the decay steps the resting list owes */
@@ -145,7 +146,7 @@ static int by_pos(const void *a, const void *b)
  * disjoint; P may meet S (deactivated and activated again since the sync:
  * the new value, the kept gradient and buffer) or R (regrown: the resting
  * buffer comes back). An active position keeps its stored gradient, else 0;
- * an inactive one's buffer goes to the new resting list unless +0. */
+ * an inactive one's buffer goes to the new resting list unless settled. */
 void param_sync(struct param *p)
 {
     struct param_compact *c = p->compact;

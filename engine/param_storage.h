@@ -11,10 +11,11 @@
  * list (compact->resting), decayed by the dense path's float operations
  * (buf = m * buf + 0 per step) lazily: a step only counts, a sync or a
  * checkpoint applies the count; a regrown position takes its buffer back, as
- * on the dense path (PAPER.md: momentum buffers are never reset). Rounding
- * to nearest stops that decay at a few subnormals rather than 0 (a fixed
- * point after about 960 steps at m = 0.9), so the list holds every position
- * that was ever active and is not now: at most count - active entries.
+ * on the dense path (PAPER.md: momentum buffers are never reset). A buffer
+ * that decays below FLT_MIN leaves the list as +0, where the dense path
+ * keeps a subnormal for ever (param_storage.c, settled): the list holds the
+ * positions deactivated in the last few hundred steps, not every position
+ * that was ever active.
  *
  * net_sync_params (net.h) picks COMPACT exactly when the weight's layer runs
  * the sparse kernels. While COMPACT, sparse_deactivate only clears the mask
@@ -23,7 +24,8 @@
  * merges both into new arrays in one pass over the sorted lists. Whoever
  * writes a mask other than through sparse_activate / sparse_deactivate makes
  * the weight DENSE first (param_to_dense). Values, gradients and momentum
- * equal the dense path's bit for bit at every position. */
+ * equal the dense path's bit for bit at every position, but for those
+ * flushed subnormal buffers. */
 #ifndef DSRBENCH_PARAM_STORAGE_H
 #define DSRBENCH_PARAM_STORAGE_H
 #include "net.h"

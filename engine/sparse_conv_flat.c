@@ -122,18 +122,15 @@ static void gradient_planes(const struct conv_shape *s, const struct geometry *g
 
 /* out[j] += g . src[j] for the first `count` (1..8) of eight sources at
  * once: g's loads are shared and eight sums run side by side (measured 13%
- * faster than four on this machine's layer sizes). Short of eight, the last
- * source is read again for the missing ones (from L1) and those sums are
- * dropped. */
+ * faster than four on this machine's layer sizes). The sums past count are
+ * dropped: a caller short of eight weights repeats its last source there
+ * (read again from L1). */
 static void dot8(size_t n, const float *restrict g, const float *const *src, int count,
                  float *out)
 {
-    const float *s[8];
-    for (int j = 0; j < 8; j++)
-        s[j] = src[j < count ? j : count - 1];
-    const float *restrict a = s[0], *restrict b = s[1], *restrict c = s[2], *restrict d = s[3],
-                          *restrict e = s[4], *restrict f = s[5], *restrict h = s[6],
-                          *restrict k = s[7];
+    const float *restrict a = src[0], *restrict b = src[1], *restrict c = src[2],
+                          *restrict d = src[3], *restrict e = src[4], *restrict f = src[5],
+                          *restrict h = src[6], *restrict k = src[7];
     float sa = 0.0f, sb = 0.0f, sc = 0.0f, sd = 0.0f, se = 0.0f, sf = 0.0f, sh = 0.0f,
           sk = 0.0f;
 #pragma omp simd reduction(+ : sa, sb, sc, sd, se, sf, sh, sk)
@@ -343,12 +340,13 @@ static void block_weight_gradient(const struct conv_shape *s, const struct spars
         const float *gy = dyp + (size_t)o * g->block * g->pq + valid;
         const int32_t end = sw->row_start[o + 1];
         for (int32_t e = sw->row_start[o]; e < end; e += 8) {
-            const int count = end - e < 8 ? end - e : 8;
+            const int32_t last = (end - e < 8 ? end : e + 8) - 1;
             const float *src[8];
-            for (int j = 0; j < count; j++)
-                src[j] = xph + (size_t)sw->row_in[e + j] * channel_floats +
-                         t->read[sw->row_tap[e + j]];
-            dot8(span, gy, src, count, slot + e);
+            for (int j = 0; j < 8; j++) {
+                const int32_t at = e + j < last ? e + j : last;
+                src[j] = xph + (size_t)sw->row_in[at] * channel_floats + t->read[sw->row_tap[at]];
+            }
+            dot8(span, gy, src, (int)(last - e + 1), slot + e);
         }
     }
 }

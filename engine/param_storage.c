@@ -267,17 +267,26 @@ void param_decay_resting(struct param *p, float momentum)
     c->resting_steps++;
 }
 
-void param_dense_values(const struct param *p, float *out)
+/* out = arr at all count positions: a copy when DENSE; when COMPACT 0 but at
+ * the stored entries (only the active ones with active_only) */
+static void scatter(const struct param *p, const float *arr, int active_only, float *out)
 {
     if (!p->compact) {
-        memcpy(out, p->value, sizeof(float) * p->count);
+        memcpy(out, arr, sizeof(float) * p->count);
         return;
     }
     memset(out, 0, sizeof(float) * p->count);
-    for (size_t k = 0; k < p->compact->stored; k++)
-        if (p->mask[p->compact->pos[k]])
-            out[p->compact->pos[k]] = p->value[k];
-    for (size_t i = 0; i < p->compact->n_pending; i++)
+    for (size_t k = 0; k < p->compact->stored; k++) {
+        const int32_t pos = p->compact->pos[k];
+        if (!active_only || p->mask[pos])
+            out[pos] = arr[k];
+    }
+}
+
+void param_dense_values(const struct param *p, float *out)
+{
+    scatter(p, p->value, 1, out);
+    for (size_t i = 0; p->compact && i < p->compact->n_pending; i++)
         out[p->compact->pending[i].pos] = p->compact->pending[i].value;
 }
 
@@ -285,13 +294,7 @@ void param_dense_values(const struct param *p, float *out)
  * path keeps it until the next backward */
 void param_dense_grads(const struct param *p, float *out)
 {
-    if (!p->compact) {
-        memcpy(out, p->grad, sizeof(float) * p->count);
-        return;
-    }
-    memset(out, 0, sizeof(float) * p->count);
-    for (size_t k = 0; k < p->compact->stored; k++)
-        out[p->compact->pos[k]] = p->grad[k];
+    scatter(p, p->grad, 0, out);
 }
 
 /* a deactivated entry not yet synced still holds its buffer, undecayed (every
@@ -299,14 +302,8 @@ void param_dense_grads(const struct param *p, float *out)
  * resting buffer of its position: so stored and resting are all there is */
 void param_dense_momentum(const struct param *p, float *out)
 {
-    if (!p->compact) {
-        memcpy(out, p->momentum, sizeof(float) * p->count);
-        return;
-    }
-    memset(out, 0, sizeof(float) * p->count);
+    scatter(p, p->momentum, 0, out);
     const struct param_compact *c = p->compact;
-    for (size_t i = 0; i < c->n_resting; i++)
+    for (size_t i = 0; c && i < c->n_resting; i++)
         out[c->resting[i].pos] = decayed(c->resting[i].value, c->resting_m, c->resting_steps);
-    for (size_t k = 0; k < p->compact->stored; k++)
-        out[p->compact->pos[k]] = p->momentum[k];
 }

@@ -8,7 +8,7 @@
  * weight), and the source planes' parts under the tile, read by every row,
  * stay in L1 for the next row (a pass over the whole block per row read them
  * from L2). Groups split the source channels where their parts under a tile
- * would not fit in L1 together (WRN-28-2's 128-channel layers: 4 groups,
+ * would not fit in L1 together (WRN-28-2's 128-channel layers: 3 groups,
  * about a tenth faster); each group after the first adds to the tile's
  * stored sums. */
 #include "sparse_conv_internal.h"

@@ -3,6 +3,7 @@
  * layout is in checkpoint.h; checkpoint_apply.c copies a read checkpoint into
  * a net. */
 #include "checkpoint.h"
+#include "checkpoint_error.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +24,7 @@
 /* payloads larger than this are refused as damaged before any allocation */
 #define MAX_PAYLOAD_BYTES (1ull << 40)
 
-static int fail(char *err, size_t err_len, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_len, const char *path, const char *fmt, ...)
+int checkpoint_error(char *err, size_t err_len, const char *path, const char *fmt, ...)
 {
     int n = snprintf(err, err_len, "%s: ", path);
     if (n < 0 || (size_t)n >= err_len)
@@ -206,15 +204,15 @@ int checkpoint_save(const char *path, const struct net *net, const struct checkp
 {
     char tmp[1100];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return fail(err, err_len, path, "path too long");
+        return checkpoint_error(err, err_len, path, "path too long");
     struct writer *w = calloc(1, sizeof *w);
     if (!w)
-        return fail(err, err_len, path, "out of memory");
+        return checkpoint_error(err, err_len, path, "out of memory");
     w->f = fopen(tmp, "wb");
     if (!w->f) {
         const int e = errno;
         free(w);
-        return fail(err, err_len, path, "cannot write %s: %s", tmp, strerror(e));
+        return checkpoint_error(err, err_len, path, "cannot write %s: %s", tmp, strerror(e));
     }
     /* level 1: masks and zeroed inactive weights compress well at any level,
      * dense float noise barely at all, so more effort buys little */
@@ -222,7 +220,7 @@ int checkpoint_save(const char *path, const struct net *net, const struct checkp
         fclose(w->f);
         unlink(tmp);
         free(w);
-        return fail(err, err_len, path, "cannot start zlib compression");
+        return checkpoint_error(err, err_len, path, "cannot start zlib compression");
     }
     unsigned char header[CHECKPOINT_HEADER_BYTES] = {0};
     errno = 0;
@@ -246,8 +244,8 @@ int checkpoint_save(const char *path, const struct net *net, const struct checkp
         failed = errno ? errno : EIO;
     if (failed) {
         unlink(tmp);
-        return fail(err, err_len, path, "cannot write the checkpoint (via %s): %s", tmp,
-                    strerror(failed));
+        return checkpoint_error(err, err_len, path, "cannot write the checkpoint (via %s): %s", tmp,
+                                strerror(failed));
     }
     sync_folder(path);
     return 0;
@@ -446,11 +444,13 @@ static int check_header(const unsigned char *file, size_t size, const char *path
                         uint32_t *crc, char *err, size_t err_len)
 {
     if (size < 8 || memcmp(file, CHECKPOINT_MAGIC, 8) != 0)
-        return fail(err, err_len, path,
-                    "not a dsrbench checkpoint (it does not start with " CHECKPOINT_MAGIC ")");
+        return checkpoint_error(
+            err, err_len, path,
+            "not a dsrbench checkpoint (it does not start with " CHECKPOINT_MAGIC ")");
     if (size < CHECKPOINT_HEADER_BYTES)
-        return fail(err, err_len, path, "truncated: %zu bytes, shorter than the %d-byte header",
-                    size, CHECKPOINT_HEADER_BYTES);
+        return checkpoint_error(err, err_len, path,
+                                "truncated: %zu bytes, shorter than the %d-byte header", size,
+                                CHECKPOINT_HEADER_BYTES);
     uint32_t version, header_crc;
     uint64_t packed;
     memcpy(&version, file + 8, 4);
@@ -459,19 +459,20 @@ static int check_header(const unsigned char *file, size_t size, const char *path
     memcpy(crc, file + 28, 4);
     memcpy(&header_crc, file + 32, 4);
     if (header_crc != (uint32_t)crc32(0, file, 32))
-        return fail(err, err_len, path, "damaged: the header checksum does not match");
+        return checkpoint_error(err, err_len, path, "damaged: the header checksum does not match");
     if (version != CHECKPOINT_VERSION)
-        return fail(err, err_len, path,
-                    "checkpoint format version %u; this dsrbench reads version %u", version,
-                    CHECKPOINT_VERSION);
+        return checkpoint_error(err, err_len, path,
+                                "checkpoint format version %u; this dsrbench reads version %u",
+                                version, CHECKPOINT_VERSION);
     if (packed != size - CHECKPOINT_HEADER_BYTES)
-        return fail(err, err_len, path,
-                    "%s: the header announces %llu bytes of compressed data, the file holds %zu",
-                    packed > size - CHECKPOINT_HEADER_BYTES ? "truncated" : "damaged",
-                    (unsigned long long)packed, size - CHECKPOINT_HEADER_BYTES);
+        return checkpoint_error(
+            err, err_len, path,
+            "%s: the header announces %llu bytes of compressed data, the file holds %zu",
+            packed > size - CHECKPOINT_HEADER_BYTES ? "truncated" : "damaged",
+            (unsigned long long)packed, size - CHECKPOINT_HEADER_BYTES);
     if (*raw > MAX_PAYLOAD_BYTES)
-        return fail(err, err_len, path, "damaged: a payload of %llu bytes",
-                    (unsigned long long)*raw);
+        return checkpoint_error(err, err_len, path, "damaged: a payload of %llu bytes",
+                                (unsigned long long)*raw);
     return 0;
 }
 
@@ -481,7 +482,7 @@ int checkpoint_read(const char *path, struct checkpoint *c, char *err, size_t er
     size_t size = 0;
     unsigned char *file = slurp(path, &size);
     if (!file)
-        return fail(err, err_len, path, "cannot read: %s", strerror(errno));
+        return checkpoint_error(err, err_len, path, "cannot read: %s", strerror(errno));
     uint64_t raw = 0;
     uint32_t crc = 0;
     if (check_header(file, size, path, &raw, &crc, err, err_len) != 0) {
@@ -493,7 +494,8 @@ int checkpoint_read(const char *path, struct checkpoint *c, char *err, size_t er
     c->payload = malloc(c->payload_size ? c->payload_size : 1);
     if (!c->payload) {
         free(file);
-        return fail(err, err_len, path, "out of memory for a %zu-byte payload", c->payload_size);
+        return checkpoint_error(err, err_len, path, "out of memory for a %zu-byte payload",
+                                c->payload_size);
     }
     const char *why = "";
     const int inflated = inflate_payload(file + CHECKPOINT_HEADER_BYTES,
@@ -502,7 +504,7 @@ int checkpoint_read(const char *path, struct checkpoint *c, char *err, size_t er
     free(file);
     if (inflated != 0) {
         checkpoint_free(c);
-        return fail(err, err_len, path, "damaged or truncated: zlib: %s", why);
+        return checkpoint_error(err, err_len, path, "damaged or truncated: zlib: %s", why);
     }
     uLong sum = crc32(0, NULL, 0);
     for (size_t done = 0; done < c->payload_size;) {
@@ -513,11 +515,11 @@ int checkpoint_read(const char *path, struct checkpoint *c, char *err, size_t er
     }
     if ((uint32_t)sum != crc) {
         checkpoint_free(c);
-        return fail(err, err_len, path, "damaged: the payload checksum does not match");
+        return checkpoint_error(err, err_len, path, "damaged: the payload checksum does not match");
     }
     if (parse_payload(c) != 0) {
         checkpoint_free(c);
-        return fail(err, err_len, path, "damaged: the payload does not parse");
+        return checkpoint_error(err, err_len, path, "damaged: the payload does not parse");
     }
     return 0;
 }

@@ -1,26 +1,11 @@
 /* Copying a read checkpoint into a net: every check first, then the copy, so
  * a refused checkpoint leaves the net as it was. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "checkpoint.h"
+#include "checkpoint_error.h"
 #include "param_storage.h"
-
-static int refuse(char *err, size_t err_len, const struct checkpoint *c, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int refuse(char *err, size_t err_len, const struct checkpoint *c, const char *fmt, ...)
-{
-    int n = snprintf(err, err_len, "%s: ", c->path);
-    if (n < 0 || (size_t)n >= err_len)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void format_shape(int ndim, const int *shape, char *out, size_t len)
 {
@@ -36,15 +21,18 @@ static int check_identity(const struct checkpoint *c, const struct checkpoint_id
 {
     const struct checkpoint_meta *m = &c->meta;
     if (strcmp(m->model, id->model) != 0)
-        return refuse(err, err_len, c, "holds a %s; this net is a %s", m->model, id->model);
+        return checkpoint_error(err, err_len, c->path, "holds a %s; this net is a %s", m->model,
+                                id->model);
     if (!id->method)
         return 0;
     if (strcmp(m->method, id->method) != 0)
-        return refuse(err, err_len, c, "is a run of method %s; this run's method is %s",
-                      m->method, id->method);
+        return checkpoint_error(err, err_len, c->path,
+                                "is a run of method %s; this run's method is %s", m->method,
+                                id->method);
     if (m->sparsity != id->sparsity)
-        return refuse(err, err_len, c, "is a run at sparsity %.17g; this run's is %.17g",
-                      m->sparsity, id->sparsity);
+        return checkpoint_error(err, err_len, c->path,
+                                "is a run at sparsity %.17g; this run's is %.17g", m->sparsity,
+                                id->sparsity);
     return 0;
 }
 
@@ -52,8 +40,9 @@ static int check_params(const struct checkpoint *c, const struct net *net, unsig
                         char *err, size_t err_len)
 {
     if (c->n_params != net->n_params)
-        return refuse(err, err_len, c, "holds %d parameter tensors; this net has %d",
-                      c->n_params, net->n_params);
+        return checkpoint_error(err, err_len, c->path,
+                                "holds %d parameter tensors; this net has %d", c->n_params,
+                                net->n_params);
     for (int i = 0; i < net->n_params; i++) {
         const struct checkpoint_param *s = &c->params[i];
         const struct param *p = net->params[i];
@@ -63,12 +52,14 @@ static int check_params(const struct checkpoint *c, const struct net *net, unsig
             char saved[64], here[64];
             format_shape(s->ndim, s->shape, saved, sizeof saved);
             format_shape(p->ndim, p->shape, here, sizeof here);
-            return refuse(err, err_len, c, "parameter %d is %s %s; this net's is %s %s", i,
-                          s->name, saved, p->name, here);
+            return checkpoint_error(err, err_len, c->path,
+                                    "parameter %d is %s %s; this net's is %s %s", i, s->name, saved,
+                                    p->name, here);
         }
         if ((parts & CHECKPOINT_MASKS) && !s->mask != !p->mask)
-            return refuse(err, err_len, c, "%s %s a mask and this net's %s", p->name,
-                          s->mask ? "has" : "has no", s->mask ? "has none" : "has one");
+            return checkpoint_error(err, err_len, c->path, "%s %s a mask and this net's %s",
+                                    p->name, s->mask ? "has" : "has no",
+                                    s->mask ? "has none" : "has one");
     }
     return 0;
 }
@@ -87,15 +78,16 @@ static int check_buffers(const struct checkpoint *c, const struct net *net, char
             const size_t count = (size_t)l->weight->shape[0];
             if (b >= c->n_buffers || strcmp(c->buffers[b].name, name) != 0 ||
                 c->buffers[b].count != count)
-                return refuse(err, err_len, c,
-                              "batch-norm buffer %d is %s (%zu values); this net's is %s (%zu)",
-                              b, b < c->n_buffers ? c->buffers[b].name : "missing",
-                              b < c->n_buffers ? c->buffers[b].count : 0, name, count);
+                return checkpoint_error(
+                    err, err_len, c->path,
+                    "batch-norm buffer %d is %s (%zu values); this net's is %s (%zu)", b,
+                    b < c->n_buffers ? c->buffers[b].name : "missing",
+                    b < c->n_buffers ? c->buffers[b].count : 0, name, count);
         }
     }
     if (b != c->n_buffers)
-        return refuse(err, err_len, c, "holds %d batch-norm buffers; this net has %d",
-                      c->n_buffers, b);
+        return checkpoint_error(err, err_len, c->path,
+                                "holds %d batch-norm buffers; this net has %d", c->n_buffers, b);
     return 0;
 }
 

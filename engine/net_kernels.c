@@ -28,48 +28,61 @@ void net_layer_sparse_free(struct layer *l)
 /* Crossover densities for --kernels auto: a masked layer runs the sparse
  * kernels when its density (active / positions) is below the crossover of
  * its kind, else the dense ones. Measured at 1 thread on the 2-core AMD EPYC
- * (AVX-512) this was written on, load average 3.5 to 4.6 (the tables are in
- * results/reference/sparse-crossover/):
- *   dsrbench bench --profile quick --model wrn-28-2 --model wrn-16-1 \
- *     --threads 1 --sparsity 0.5 --sparsity 0.8 --sparsity 0.9 --part steps --no-torch
- *   dsrbench bench --profile quick --model lenet-300-100 --threads 1 \
- *     --sparsity 0.5 --sparsity 0.6 --sparsity 0.7 --sparsity 0.8 --sparsity 0.9 ...
- * Per layer, dense time / sparse time of forward + backward (each the fastest
- * timed step, layers.csv forward_min_ms + backward_min_ms), interpolated to
- * where it crosses 1. A convolution's crossover falls as its input channels
- * grow (the dense GEMM gets more efficient, the sparse kernel does not):
- * in_c*k*k 144 (WRN-16-1's 16-channel 28x28 layers, ratio 1.3-1.6 at density
- * 0.5): 0.7; 288 (WRN-28-2's 32x32, WRN-16-1's 14x14): 0.47-0.5; 576 (16x16,
- * 7x7): 0.38-0.47; 1152 (WRN-28-2's 8x8): 0.35. Strided convolutions (phase
- * planes, more padding waste) cross at 0.26-0.4, linear layers (LeNet-300-100's
- * 784-300-100-10) at 0.26-0.3. Near a crossover both kernels take about the
- * same time, so these need not be exact. */
-static const struct {
+ * (AVX-512) this was written on, quiet (load average 0.6-1.0), twice each
+ * (tables in results/reference/sparse-crossover/):
+ *   dsrbench bench --profile quick --model wrn-28-2 --model wrn-16-1 --threads 1 \
+ *     --sparsity 0.4 --sparsity 0.5 --sparsity 0.6 --sparsity 0.7 --sparsity 0.8 \
+ *     --kernels dense --kernels sparse --part steps --no-torch
+ *   dsrbench bench --profile full --model lenet-300-100 --threads 1 --sparsity 0.3 \
+ *     ... --sparsity 0.8 --kernels dense --kernels sparse --part steps --no-torch
+ * Per layer, the density where the sparse kernels' forward + backward
+ * (layers.csv forward_min_ms + backward_min_ms, interpolated) meets the dense
+ * kernels' fastest over the run (the dense time does not depend on density;
+ * taking its fastest keeps out the runs this virtual machine made at half
+ * speed). A convolution's crossover falls as its input channels grow (the
+ * dense GEMM gets more efficient, the sparse kernel less so), per in_c*k*k:
+ * 144 (WRN-16-1's 16-channel 28x28 layers): above 0.6, earlier measured 0.7;
+ * 288 (WRN-28-2's 32x32: 0.51-0.58, WRN-16-1's 14x14: 0.51-0.55): 0.53; 576
+ * (16x16: 0.42-0.50, 7x7: 0.45-0.47): 0.45; 1152 (WRN-28-2's 8x8: 0.33-0.41):
+ * 0.38. Strided convolutions (phase planes, more padding) cross lower, by the
+ * same rule: 144 (WRN-16-1's first downsampling): 0.46-0.50; 288: 0.29-0.40;
+ * 576: 0.24-0.30. Linear layers (LeNet-300-100's 784-300-100-10): 0.27-0.29.
+ * Near a crossover both kernels take about the same time, so these need not
+ * be exact. */
+struct crossover {
     int ckk;
     double density;
-} conv_crossover[] = {{144, 0.70}, {288, 0.48}, {576, 0.40}, {1152, 0.35}};
-#define STRIDED_CONV_CROSSOVER 0.30
+};
+static const struct crossover conv_crossover[] = {
+    {144, 0.70}, {288, 0.53}, {576, 0.45}, {1152, 0.38}};
+static const struct crossover strided_crossover[] = {{144, 0.48}, {288, 0.33}, {576, 0.27}};
 #define LINEAR_CROSSOVER 0.27
+
+/* the table's density at ckk: linear in log2(ckk) between the measured
+ * points, the end points' beyond them */
+static double interpolate(const struct crossover *table, int n, double ckk)
+{
+    if (ckk <= table[0].ckk)
+        return table[0].density;
+    for (int i = 1; i < n; i++)
+        if (ckk <= table[i].ckk) {
+            const double a = log2(table[i - 1].ckk), b = log2(table[i].ckk);
+            const double f = (log2(ckk) - a) / (b - a);
+            return table[i - 1].density + f * (table[i].density - table[i - 1].density);
+        }
+    return table[n - 1].density;
+}
 
 double net_kernels_crossover(const struct net *net, const struct layer *l)
 {
     if (l->kind == LAYER_LINEAR)
         return LINEAR_CROSSOVER;
-    if (l->stride > 1)
-        return STRIDED_CONV_CROSSOVER;
-    const int n = (int)(sizeof conv_crossover / sizeof conv_crossover[0]);
     const double ckk = (double)net->acts[l->in].c * l->kernel * l->kernel;
-    if (ckk <= conv_crossover[0].ckk)
-        return conv_crossover[0].density;
-    for (int i = 1; i < n; i++)
-        if (ckk <= conv_crossover[i].ckk) {
-            /* linear in log2(in_c*k*k) between the measured points */
-            const double a = log2(conv_crossover[i - 1].ckk), b = log2(conv_crossover[i].ckk);
-            const double f = (log2(ckk) - a) / (b - a);
-            return conv_crossover[i - 1].density +
-                   f * (conv_crossover[i].density - conv_crossover[i - 1].density);
-        }
-    return conv_crossover[n - 1].density;
+    if (l->stride > 1)
+        return interpolate(strided_crossover,
+                           (int)(sizeof strided_crossover / sizeof strided_crossover[0]), ckk);
+    return interpolate(conv_crossover, (int)(sizeof conv_crossover / sizeof conv_crossover[0]),
+                       ckk);
 }
 
 int net_kernels_parse(const char *name, enum net_kernels *out)

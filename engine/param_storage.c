@@ -78,6 +78,17 @@ void param_storage_free(struct param *p)
     p->compact = NULL;
 }
 
+/* p's value, grad and momentum become these (of the other storage) */
+static void swap_arrays(struct param *p, float *value, float *grad, float *momentum)
+{
+    free(p->value);
+    free(p->grad);
+    free(p->momentum);
+    p->value = value;
+    p->grad = grad;
+    p->momentum = momentum;
+}
+
 void param_to_compact(struct param *p)
 {
     if (p->compact || !p->mask)
@@ -101,12 +112,7 @@ void param_to_compact(struct param *p)
     }
     c->stored = nnz;
     c->version = p->mask_version;
-    free(p->value);
-    free(p->grad);
-    free(p->momentum);
-    p->value = value;
-    p->grad = grad;
-    p->momentum = momentum;
+    swap_arrays(p, value, grad, momentum);
     p->compact = c;
 }
 
@@ -121,12 +127,7 @@ void param_to_dense(struct param *p)
     param_dense_values(p, value);
     param_dense_grads(p, grad);
     param_dense_momentum(p, momentum);
-    free(p->value);
-    free(p->grad);
-    free(p->momentum);
-    p->value = value;
-    p->grad = grad;
-    p->momentum = momentum;
+    swap_arrays(p, value, grad, momentum);
     param_storage_free(p);
 }
 
@@ -182,14 +183,9 @@ void param_sync(struct param *p)
         q += (size_t)in_p;
         r += (size_t)in_r;
     }
-    free(p->value);
-    free(p->grad);
-    free(p->momentum);
+    swap_arrays(p, value, grad, momentum);
     free(c->pos);
     free(c->resting);
-    p->value = value;
-    p->grad = grad;
-    p->momentum = momentum;
     c->pos = pos;
     c->stored = n;
     c->resting = resting;

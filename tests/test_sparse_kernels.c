@@ -216,6 +216,15 @@ Test(sparse_kernels, conv_wide_layer_threaded)
                0.3, (struct conv_check){.residual = 1});
 }
 
+/* planes large enough that a task's images take more than one block (32x32:
+ * 7 images a block, 8 a task here), the last block partial */
+Test(sparse_kernels, conv_several_blocks_per_task)
+{
+    check_conv_all((struct conv_shape){.batch = 64, .in_c = 2, .in_h = 32, .in_w = 32, .out_c = 3,
+                                       .kernel = 3, .stride = 1, .pad = 1},
+                   (struct conv_check){.residual = 1, .bias = 1});
+}
+
 /* channels enough that the source channels' parts under a tile do not fit
  * in L1 together: the rows are split into several groups (sparse_conv_flat.c
  * source_groups), forward and input gradient, at stride 1 and 2 */

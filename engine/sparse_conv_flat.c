@@ -337,13 +337,12 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
     free_taps(&t);
 }
 
-/* one block's weight gradients, added to the task's slot */
+/* one block's weight gradients, added to the task's slot: entry e reads the
+ * input planes at reads->offset[e] (forward_rows) */
 static void block_weight_gradient(const struct conv_shape *s, const struct sparse_weights *sw,
-                                  const struct geometry *g, const float *xph,
-                                  const float *dyp, size_t span, const struct taps *t,
-                                  float *slot)
+                                  const struct sparse_rows *reads, const struct geometry *g,
+                                  const float *xph, const float *dyp, size_t span, float *slot)
 {
-    const size_t channel_floats = (size_t)g->phases * g->block * g->pq;
     const size_t valid = (size_t)g->mr * g->wq + g->mc;
     for (int o = 0; o < s->out_c; o++) {
         const float *gy = dyp + (size_t)o * g->block * g->pq + valid;
@@ -351,10 +350,8 @@ static void block_weight_gradient(const struct conv_shape *s, const struct spars
         for (int32_t e = sw->row_start[o]; e < end; e += 8) {
             const int32_t last = (end - e < 8 ? end : e + 8) - 1;
             const float *src[8];
-            for (int j = 0; j < 8; j++) {
-                const int32_t at = e + j < last ? e + j : last;
-                src[j] = xph + (size_t)sw->row_in[at] * channel_floats + t->read[sw->row_tap[at]];
-            }
+            for (int j = 0; j < 8; j++)
+                src[j] = xph + reads->offset[e + j < last ? e + j : last];
             dot8(span, gy, src, (int)(last - e + 1), slot + e);
         }
     }
@@ -415,6 +412,8 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
     struct taps t = tap_table(s, &g);
     const size_t nnz = sw->nnz;
     struct sparse_rows rows = input_gradient_rows(s, sw, w, &g, &t);
+    /* the weight gradient reads the input planes where forward does */
+    struct sparse_rows reads = dw ? forward_rows(s, sw, w, &g, &t) : (struct sparse_rows){0};
 #pragma omp parallel num_threads(nt)
     {
         float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -434,7 +433,7 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
                 gradient_planes(s, &g, dy, n0, m, dyp);
                 if (dw) {
                     phase_planes(s, &g, x, n0, m, xph);
-                    block_weight_gradient(s, sw, &g, xph, dyp, span, &t, slot);
+                    block_weight_gradient(s, sw, &reads, &g, xph, dyp, span, slot);
                 }
                 if (dx)
                     block_input_gradient(s, &rows, &g, dyp, acc, dx, dx_write, n0, m);
@@ -443,6 +442,7 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
         if (dw)
             sparse_conv_reduce_slots(sw, tasks, dw);
     }
+    free_rows(&reads);
     free_rows(&rows);
     free_taps(&t);
 }

@@ -38,8 +38,8 @@ void net_layer_sparse_free(struct layer *l)
  * Per layer, the density where the sparse kernels' forward + backward
  * (layers.csv forward_min_ms + backward_min_ms, interpolated) meets the dense
  * kernels' fastest over the run (the dense time does not depend on density;
- * taking its fastest keeps out the runs this virtual machine made at half
- * speed). A convolution's crossover falls as its input channels grow (the
+ * taking its fastest keeps out the runs this virtual machine made ~1.3x
+ * slower). A convolution's crossover falls as its input channels grow (the
  * dense GEMM gets more efficient, the sparse kernel less so), per in_c*k*k:
  * 144 (WRN-16-1's 16-channel 28x28 layers): above 0.6, earlier measured 0.7;
  * 288 (WRN-28-2's 32x32: 0.51-0.58, WRN-16-1's 14x14: 0.51-0.55): 0.53; 576

@@ -30,9 +30,6 @@ static void sgd_param(struct param *p, const struct sgd_config *cfg, float lr)
     param_decay_resting(p, m);
 }
 
-/* One parallel loop over the parameters, a tensor per task: a loop per
- * tensor would wait at a barrier per tensor, which on a busy machine costs a
- * scheduler time slice each. */
 /* the floats the step updates: a COMPACT weight counts its active entries */
 static size_t stored_values(const struct net *net)
 {
@@ -41,6 +38,10 @@ static size_t stored_values(const struct net *net)
         n += param_stored(net->params[i]);
     return n;
 }
+
+/* One parallel loop over the parameters, a tensor per task: a loop per
+ * tensor would wait at a barrier per tensor, which on a busy machine costs a
+ * scheduler time slice each. */
 
 void sgd_step(struct net *net, const struct sgd_config *cfg, float lr)
 {

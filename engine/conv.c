@@ -33,8 +33,6 @@
  * was slower at 2 MiB, and 512 KiB slower both ways) */
 #define CHUNK_FLOATS (256 * 1024)
 #define BACKWARD_CHUNK_FLOATS (512 * 1024)
-/* tasks per pass: enough that two threads balance under preemption */
-#define MIN_TASKS 8
 
 int conv_shape_resolve(struct conv_shape *s)
 {
@@ -102,16 +100,8 @@ static int chunk_images(const struct conv_shape *s, size_t floats)
 
 static int task_count(const struct conv_shape *s, int threads)
 {
-    const int tasks = 2 * threads > MIN_TASKS ? 2 * threads : MIN_TASKS;
+    const int tasks = batch_tasks(threads);
     return tasks < s->batch ? tasks : s->batch;
-}
-
-/* images [first, first + count) of task t: the batch split as evenly as it goes */
-static void task_images(const struct conv_shape *s, int tasks, int t, int *first, int *count)
-{
-    const int base = s->batch / tasks, extra = s->batch % tasks;
-    *first = t * base + (t < extra ? t : extra);
-    *count = base + (t < extra);
 }
 
 /* Workspace: [threads column buffers][tasks weight-gradient slots][W']
@@ -175,21 +165,6 @@ static int threads_for(const struct conv_shape *s, int workspace_threads)
     return t < workspace_threads ? t : workspace_threads;
 }
 
-/* rows of a CNHW tensor restricted to a chunk: dst[c][chunk] = src[c][chunk] (set) or += */
-static void pass_rows(int rows, size_t row_len, size_t offset, int n_cols, const float *src,
-                      float *dst, enum grad_write write)
-{
-    for (int r = 0; r < rows; r++) {
-        const float *a = src + (size_t)r * row_len + offset;
-        float *b = dst + (size_t)r * row_len + offset;
-        if (write == GRAD_SET)
-            memcpy(b, a, sizeof(float) * (size_t)n_cols);
-        else
-            for (int j = 0; j < n_cols; j++)
-                b[j] += a[j];
-    }
-}
-
 static void forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
                     const float *residual, float *y, float *workspace, int workspace_threads)
 {
@@ -205,7 +180,7 @@ static void forward(const struct conv_shape *s, const float *x, const float *w, 
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < tasks; t++) {
             int first, count;
-            task_images(s, tasks, t, &first, &count);
+            batch_task_images(s->batch, tasks, t, &first, &count);
             for (int n = first; n < first + count; n += chunk) {
                 const int m = first + count - n < chunk ? first + count - n : chunk;
                 const int n_cols = (int)(m * out_plane);
@@ -240,17 +215,6 @@ void conv_residual_forward(const struct conv_shape *s, const float *x, const flo
                            int threads)
 {
     forward(s, x, w, bias, r, y, workspace, threads);
-}
-
-static void sum_rows_into(int rows, size_t row_len, const float *dy, float *dbias)
-{
-#pragma omp parallel for schedule(static) if (rows * row_len >= PARALLEL_MIN_VALUES)
-    for (int r = 0; r < rows; r++) {
-        double acc = 0.0;
-        for (size_t j = 0; j < row_len; j++)
-            acc += dy[(size_t)r * row_len + j];
-        dbias[r] += (float)acc;
-    }
 }
 
 /* dw += the tasks' slots, added in task order so the result does not depend
@@ -332,7 +296,7 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < tasks; t++) {
             int first, count;
-            task_images(s, tasks, t, &first, &count);
+            batch_task_images(s->batch, tasks, t, &first, &count);
             float *slot = ws.dw_slots + (size_t)t * s->out_c * rows;
             for (int n = first; n < first + count; n += chunk) {
                 const int m = first + count - n < chunk ? first + count - n : chunk;

@@ -1,6 +1,10 @@
-/* Layers without parameters that touch each value once: ReLU, residual add, flatten. */
+/* Layers without parameters that touch each value once: ReLU, residual add,
+ * flatten; and the row sums and row copies the convolution and linear
+ * kernels share (bias gradients, residuals). */
 #include "layers.h"
 #include "parallel.h"
+
+#include <string.h>
 
 void relu_forward(size_t count, const float *x, float *y)
 {
@@ -47,6 +51,35 @@ void add_backward(size_t count, const float *dy, float *da, enum grad_write da_w
     {
         pass_gradient(count, dy, da, da_write);
         pass_gradient(count, dy, db, db_write);
+    }
+}
+
+/* Per row in SIMD lanes: one chain of dependent double adds took ~10% of
+ * LeNet-300-100's sparse step (41k adds at 4 cycles each). */
+void sum_rows_into(int rows, size_t row_len, const float *x, float *sums)
+{
+#pragma omp parallel for schedule(static) if (rows * row_len >= PARALLEL_MIN_VALUES)
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + (size_t)r * row_len;
+        double acc = 0.0;
+#pragma omp simd reduction(+ : acc)
+        for (size_t j = 0; j < row_len; j++)
+            acc += row[j];
+        sums[r] += (float)acc;
+    }
+}
+
+void pass_rows(int rows, size_t row_len, size_t offset, size_t n, const float *src, float *dst,
+               enum grad_write write)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *a = src + (size_t)r * row_len + offset;
+        float *b = dst + (size_t)r * row_len + offset;
+        if (write == GRAD_SET)
+            memcpy(b, a, sizeof(float) * n);
+        else
+            for (size_t j = 0; j < n; j++)
+                b[j] += a[j];
     }
 }
 

@@ -62,9 +62,6 @@ void linear_forward(int n, int in, int out, const float *x, const float *w, cons
 void linear_backward(int n, int in, int out, const float *x, const float *w, const float *dy,
                      float *dx, enum grad_write dx_write, float *dw, float *dbias,
                      float *workspace);
-/* dbias[o] += the sum of row o of dy[out x n] (in double), for the dense and
- * the sparse linear layer alike */
-void linear_bias_gradient(int n, int out, const float *dy, float *dbias);
 
 /* Batch norm over channels; m = N*H*W values per channel. Training uses the
  * biased batch variance to normalize and folds the unbiased one into
@@ -97,6 +94,15 @@ void batchnorm_relu_backward(int channels, size_t m, const float *x, const float
 void relu_forward(size_t count, const float *x, float *y);
 /* uses the forward output: dx += dy where y > 0 */
 void relu_backward(size_t count, const float *y, const float *dy, float *dx);
+
+/* Rows of a [rows x row_len] tensor (a CNHW tensor's channels, a linear
+ * layer's features): sums[r] += the sum of row r, in double (the bias
+ * gradients of convolutions and linear layers, dense and sparse); and
+ * dst[r][offset, offset + n) = src's (GRAD_SET) or += it (a fused residual
+ * add's gradient, a residual into a convolution's output). */
+void sum_rows_into(int rows, size_t row_len, const float *x, float *sums);
+void pass_rows(int rows, size_t row_len, size_t offset, size_t n, const float *src, float *dst,
+               enum grad_write write);
 
 void add_forward(size_t count, const float *a, const float *b, float *y);
 void add_backward(size_t count, const float *dy, float *da, enum grad_write da_write, float *db,

@@ -72,19 +72,5 @@ void linear_backward(int n, int in, int out, const float *x, const float *w, con
         }
     }
     if (dbias)
-        linear_bias_gradient(n, out, dy, dbias);
-}
-
-/* In SIMD lanes: one chain of dependent double adds took ~10% of
- * LeNet-300-100's sparse step (41k adds at 4 cycles each). */
-void linear_bias_gradient(int n, int out, const float *dy, float *dbias)
-{
-    for (int o = 0; o < out; o++) {
-        const float *row = dy + (size_t)o * n;
-        double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-        for (int j = 0; j < n; j++)
-            acc += row[j];
-        dbias[o] += (float)acc;
-    }
+        sum_rows_into(out, (size_t)n, dy, dbias);
 }

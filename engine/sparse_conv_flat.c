@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parallel.h"
 #include "sparse_conv_internal.h"
 
 /* floats of one channel's planes per block of images: 32 KiB. Measured on
@@ -307,7 +308,7 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
         float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
         float *acc = xph + g.x_floats + g.dy_floats;
         int first, count;
-        sparse_conv_task_images(s->batch, tasks, task, &first, &count);
+        batch_task_images(s->batch, tasks, task, &first, &count);
         for (int n0 = first; n0 < first + count; n0 += g.block) {
             const int m = first + count - n0 < g.block ? first + count - n0 : g.block;
             const size_t span = (size_t)(m - 1) * g.pq + (size_t)s->out_h * g.wq;
@@ -410,7 +411,7 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
     const int nt = sparse_conv_threads(s, sw, threads);
     float *scratch = thread_scratch(sw, &g, nt);
     struct taps t = tap_table(s, &g);
-    const size_t nnz = sw->nnz;
+    const size_t nnz = sw->nnz, op = (size_t)s->out_h * s->out_w;
     struct sparse_rows rows = input_gradient_rows(s, sw, w, &g, &t);
     /* the weight gradient reads the input planes where forward does */
     struct sparse_rows reads = dw ? forward_rows(s, sw, w, &g, &t) : (struct sparse_rows){0};
@@ -421,15 +422,16 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
 #pragma omp for schedule(dynamic, 1)
         for (int task = 0; task < tasks; task++) {
             int first, count;
-            sparse_conv_task_images(s->batch, tasks, task, &first, &count);
+            batch_task_images(s->batch, tasks, task, &first, &count);
             float *slot = sw->slots + (size_t)task * nnz;
             if (dw)
                 memset(slot, 0, sizeof(float) * nnz);
             for (int n0 = first; n0 < first + count; n0 += g.block) {
                 const int m = first + count - n0 < g.block ? first + count - n0 : g.block;
                 const size_t span = (size_t)(m - 1) * g.pq + (size_t)s->out_h * g.wq;
-                for (int b = 0; dr && b < m; b++)
-                    sparse_conv_residual_gradient(s, dy, dr, dr_write, n0 + b);
+                if (dr) /* the fused add's gradient to its other input */
+                    pass_rows(s->out_c, (size_t)s->batch * op, (size_t)n0 * op, (size_t)m * op,
+                              dy, dr, dr_write);
                 gradient_planes(s, &g, dy, n0, m, dyp);
                 if (dw) {
                     phase_planes(s, &g, x, n0, m, xph);

@@ -30,11 +30,6 @@ void sparse_rows_product(const struct sparse_rows *sr, const float *src, size_t 
 /* threads for a pass: one for small layers (parallel.h) */
 int sparse_conv_threads(const struct conv_shape *s, const struct sparse_weights *sw,
                         int threads);
-/* images [first, first + count) of task t: the batch split as evenly as it goes */
-void sparse_conv_task_images(int batch, int tasks, int t, int *first, int *count);
-/* dr gets the fused sum's gradient dy: image n's planes */
-void sparse_conv_residual_gradient(const struct conv_shape *s, const float *dy, float *dr,
-                                   enum grad_write dr_write, int n);
 /* dw += the tasks' slots in task order, whichever thread ran which task;
  * called by every thread of a parallel region */
 void sparse_conv_reduce_slots(const struct sparse_weights *sw, int tasks, float *dw);

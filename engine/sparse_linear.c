@@ -121,5 +121,5 @@ void sparse_linear_backward(int n, const struct sparse_weights *sw, const float 
         }
     }
     if (dbias)
-        linear_bias_gradient(n, sw->rows, dy, dbias);
+        sum_rows_into(sw->rows, (size_t)n, dy, dbias);
 }

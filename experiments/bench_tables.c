@@ -145,6 +145,15 @@ void bench_tables_add_torch(struct bench_tables *t, const struct bench_config *c
     csv_table_add_row(&t->steps, row.value);
 }
 
+/* layer l's forward and backward seconds in every timed step */
+static void layer_times(const struct bench_steps *s, int l, double *forward, double *backward)
+{
+    for (int i = 0; i < s->steps; i++) {
+        forward[i] = s->layer_forward[i][l];
+        backward[i] = s->layer_backward[i][l];
+    }
+}
+
 double bench_tables_add_steps(struct bench_tables *t, const struct bench_config *cfg,
                               const struct bench_steps *s, double peak_rss_mib,
                               const struct torch_result *torch, double dense_kernels_step)
@@ -179,7 +188,7 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
         put(&row, "%s", "");
     csv_table_add_row(&t->steps, row.value);
 
-    double column[BENCH_MAX_STEPS];
+    double forward[BENCH_MAX_STEPS], backward[BENCH_MAX_STEPS];
     for (int l = 0; l < s->layers; l++) {
         struct row lr = {.n = 0};
         put(&lr, "%s", cfg->model->name);
@@ -190,19 +199,12 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
         put(&lr, "%s", s->layer_name[l]);
         put(&lr, "%s", s->layer_kind[l]);
         put(&lr, "%s", s->layer_ran[l]);
-        for (int i = 0; i < s->steps; i++)
-            column[i] = s->layer_forward[i][l];
-        put(&lr, "%.4f", 1e3 * bench_median(column, s->steps));
-        for (int i = 0; i < s->steps; i++)
-            column[i] = s->layer_backward[i][l];
-        put(&lr, "%.4f", 1e3 * bench_median(column, s->steps));
+        layer_times(s, l, forward, backward);
+        put(&lr, "%.4f", 1e3 * bench_median(forward, s->steps));
+        put(&lr, "%.4f", 1e3 * bench_median(backward, s->steps));
         /* the fastest step: on a busy machine the least disturbed one */
-        for (int i = 0; i < s->steps; i++)
-            column[i] = s->layer_forward[i][l];
-        put(&lr, "%.4f", 1e3 * bench_min(column, s->steps));
-        for (int i = 0; i < s->steps; i++)
-            column[i] = s->layer_backward[i][l];
-        put(&lr, "%.4f", 1e3 * bench_min(column, s->steps));
+        put(&lr, "%.4f", 1e3 * bench_min(forward, s->steps));
+        put(&lr, "%.4f", 1e3 * bench_min(backward, s->steps));
         csv_table_add_row(&t->layers, lr.value);
     }
     return step;
@@ -210,16 +212,13 @@ double bench_tables_add_steps(struct bench_tables *t, const struct bench_config 
 
 void bench_tables_keep_dense_layers(struct bench_tables *t, const struct bench_steps *s)
 {
-    double column[BENCH_MAX_STEPS];
+    double forward[BENCH_MAX_STEPS], backward[BENCH_MAX_STEPS];
     t->dense_layers = s->layers;
     for (int l = 0; l < s->layers; l++) {
         snprintf(t->dense_name[l], sizeof t->dense_name[l], "%s", s->layer_name[l]);
-        for (int i = 0; i < s->steps; i++)
-            column[i] = s->layer_forward[i][l];
-        t->dense_forward[l] = bench_median(column, s->steps);
-        for (int i = 0; i < s->steps; i++)
-            column[i] = s->layer_backward[i][l];
-        t->dense_backward[l] = bench_median(column, s->steps);
+        layer_times(s, l, forward, backward);
+        t->dense_forward[l] = bench_median(forward, s->steps);
+        t->dense_backward[l] = bench_median(backward, s->steps);
     }
 }
 

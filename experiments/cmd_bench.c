@@ -228,29 +228,24 @@ static int parse_sparsities(const struct flag_list *list, struct profile *p)
     return 0;
 }
 
-/* --kernels: dense first (the other rows' speed-up is against it), each once */
+/* --kernels: dense first (the other rows' speed-up is against it), each once;
+ * all three without the flag */
 static int parse_kernels(struct options *o)
 {
-    o->n_kernels = 0;
-    if (o->kernel_names.count == 0) {
-        o->kernels[o->n_kernels++] = NET_KERNELS_DENSE;
-        o->kernels[o->n_kernels++] = NET_KERNELS_SPARSE;
-        o->kernels[o->n_kernels++] = NET_KERNELS_AUTO;
-        return 0;
-    }
-    for (int want = 0; want < 3; want++)
-        for (int i = 0; i < o->kernel_names.count; i++) {
-            enum net_kernels k;
-            if (net_kernels_parse(o->kernel_names.items[i], &k) != 0) {
-                fprintf(stderr, "dsrbench bench: --kernels '%s': expected dense, sparse or auto\n",
-                        o->kernel_names.items[i]);
-                return -1;
-            }
-            if ((int)k == want) {
-                o->kernels[o->n_kernels++] = k;
-                break;
-            }
+    int wanted[3] = {0, 0, 0};
+    for (int i = 0; i < o->kernel_names.count; i++) {
+        enum net_kernels k;
+        if (net_kernels_parse(o->kernel_names.items[i], &k) != 0) {
+            fprintf(stderr, "dsrbench bench: --kernels '%s': expected dense, sparse or auto\n",
+                    o->kernel_names.items[i]);
+            return -1;
         }
+        wanted[k] = 1;
+    }
+    o->n_kernels = 0;
+    for (int k = 0; k < 3; k++)
+        if (wanted[k] || o->kernel_names.count == 0)
+            o->kernels[o->n_kernels++] = (enum net_kernels)k;
     return 0;
 }
 

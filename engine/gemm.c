@@ -11,7 +11,8 @@
 #define MR 8
 #define NV 3
 #define NR (16 * NV)
-/* gemm_nt micro-tile: TA rows of A against TB rows of B, 24 zmm accumulators */
+/* gemm_nt micro-tile: TA rows of A against TB rows of B, 24 zmm accumulators
+ * (TB = 4: tile_nt sums each row's four with sum4) */
 #define TA 6
 #define TB 4
 
@@ -97,18 +98,38 @@ void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb
     }
 }
 
-/* C[rows x prows] (+)= A[rows x n] B[prows x n]^T; missing rows repeat the last */
-static void tile_nt(int rows, int prows, int n, const float *a, int lda, const float *b,
-                    int ldb, float *c, int ldc, int accumulate)
+/* the sums of a, b, c and d's lanes, in that order: one transposing tree
+ * for four sums instead of four reductions */
+static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+    /* per 128-bit lane: a0+a2, b0+b2, a1+a3, b1+b3 (and c, d) */
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    /* per 128-bit lane: the lane's sums of a, b, c, d */
+    const __m512d abd = _mm512_castps_pd(ab), cdd = _mm512_castps_pd(cd);
+    const __m512 lanes4 = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, cdd)),
+                                        _mm512_castpd_ps(_mm512_unpackhi_pd(abd, cdd)));
+    const __m256 half = _mm256_add_ps(
+        _mm512_castps512_ps256(lanes4),
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lanes4), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1));
+}
+
+/* C[rows x prows] (+)= A[rows x n] B[prows x n]^T for a tile of ta <= TA
+ * rows (a constant where inlined: a loop per height); missing rows repeat
+ * the last */
+static inline __attribute__((always_inline)) void
+tile_nt_rows(const int ta, int rows, int prows, int n, const float *a, int lda, const float *b,
+             int ldb, float *c, int ldc, int accumulate)
 {
     const float *ar[TA], *br[TB];
-    for (int r = 0; r < TA; r++)
+    for (int r = 0; r < ta; r++)
         ar[r] = a + (size_t)(r < rows ? r : rows - 1) * lda;
     for (int q = 0; q < TB; q++)
         br[q] = b + (size_t)(q < prows ? q : prows - 1) * ldb;
     __m512 acc[TA][TB];
 #pragma GCC unroll 6
-    for (int r = 0; r < TA; r++)
+    for (int r = 0; r < ta; r++)
 #pragma GCC unroll 4
         for (int q = 0; q < TB; q++)
             acc[r][q] = _mm512_setzero_ps();
@@ -120,7 +141,7 @@ static void tile_nt(int rows, int prows, int n, const float *a, int lda, const f
         for (int q = 0; q < TB; q++)
             bv[q] = _mm512_maskz_loadu_ps(mask, br[q] + t);
 #pragma GCC unroll 6
-        for (int r = 0; r < TA; r++) {
+        for (int r = 0; r < ta; r++) {
             const __m512 av = _mm512_maskz_loadu_ps(mask, ar[r] + t);
 #pragma GCC unroll 4
             for (int q = 0; q < TB; q++)
@@ -128,15 +149,14 @@ static void tile_nt(int rows, int prows, int n, const float *a, int lda, const f
         }
     }
 #pragma GCC unroll 6
-    for (int r = 0; r < TA; r++) {
-#pragma GCC unroll 4
-        for (int q = 0; q < TB; q++) {
-            if (r >= rows || q >= prows)
-                continue;
-            const float s = _mm512_reduce_add_ps(acc[r][q]);
-            float *out = c + (size_t)r * ldc + q;
-            *out = accumulate ? *out + s : s;
-        }
+    for (int r = 0; r < ta; r++) {
+        if (r >= rows)
+            break;
+        float sums[TB];
+        _mm_storeu_ps(sums, sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+        float *out = c + (size_t)r * ldc;
+        for (int q = 0; q < prows; q++)
+            out[q] = accumulate ? out[q] + sums[q] : sums[q];
     }
 }
 
@@ -146,10 +166,18 @@ void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int l
 {
     for (int j = 0; j < p; j += TB) {
         const int prows = p - j < TB ? p - j : TB;
-        for (int i = 0; i < m; i += TA) {
-            const int rows = m - i < TA ? m - i : TA;
-            tile_nt(rows, prows, n, a + (size_t)i * lda, lda, b + (size_t)j * ldb, ldb,
-                    c + (size_t)i * ldc + j, ldc, accumulate);
+        for (int i = 0; i < m;) {
+            /* tiles of TA rows, and of 4 where TA would leave a short tile
+             * computing repeated rows (32 rows: 6 6 6 6 4 4, not 6 x 6) */
+            const int left = m - i, ta = left >= TA && left != 8 ? TA : 4;
+            const int rows = left < ta ? left : ta;
+            const float *ai = a + (size_t)i * lda, *bj = b + (size_t)j * ldb;
+            float *cij = c + (size_t)i * ldc + j;
+            if (ta == TA)
+                tile_nt_rows(TA, rows, prows, n, ai, lda, bj, ldb, cij, ldc, accumulate);
+            else
+                tile_nt_rows(4, rows, prows, n, ai, lda, bj, ldb, cij, ldc, accumulate);
+            i += rows;
         }
     }
 }

@@ -1,6 +1,6 @@
 /* The convolution's GEMMs (engine/gemm.h) against plain double loops, on
  * sizes around the kernels' tile edges (8 rows x 48 columns for gemm_nn,
- * 6 x 4 rows and 16-wide vectors for gemm_nt), with leading dimensions wider
+ * 6 or 4 x 4 rows and 16-wide vectors for gemm_nt), with leading dimensions wider
  * than the rows, transposed packing, and both overwrite and accumulate. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "gemm.h"
 #include "testutil.h"
 
-static const int sizes_m[] = {1, 5, 8, 9, 17};
+static const int sizes_m[] = {1, 5, 8, 9, 14, 17};
 static const int sizes_n[] = {1, 15, 16, 17, 47, 48, 49, 100};
 static const int sizes_k[] = {1, 3, 30};
 #define COUNT(a) (sizeof a / sizeof a[0])

@@ -41,9 +41,12 @@ void gemm_pack_a(int m, int k, const float *a, int lda, int trans, float *packed
             }
 }
 
-/* C[rows x cols] (+)= packed A block x B[:, cols]; rows <= MR, cols <= NR */
-static void tile_nn(int rows, int cols, int k, const float *pa, const float *b, int ldb,
-                    float *c, int ldc, int accumulate)
+/* C[rows x cols] (+)= packed A block x B[:, cols]; rows <= MR, cols <= NR.
+ * B is b's rows ldb apart, or with sr its shifted rows from column j0 (a
+ * multiple of 16); inlined into both callers, each gets its own loop. */
+static inline __attribute__((always_inline)) void
+tile_nn_any(int rows, int cols, int k, const float *pa, const float *b, int ldb,
+            const struct shifted_rows *sr, int j0, float *c, int ldc, int accumulate)
 {
     __m512 acc[MR][NV];
 #pragma GCC unroll 8
@@ -52,11 +55,25 @@ static void tile_nn(int rows, int cols, int k, const float *pa, const float *b, 
         for (int v = 0; v < NV; v++)
             acc[r][v] = _mm512_setzero_ps();
     const __mmask16 m0 = lanes(cols), m1 = lanes(cols - 16), m2 = lanes(cols - 32);
+    const float *channel = sr ? sr->base + j0 : NULL;
+    int tap = 0;
     for (int kk = 0; kk < k; kk++) {
         const float *row = b + (size_t)kk * ldb;
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, row);
-        const __m512 b1 = _mm512_maskz_loadu_ps(m1, row + 16);
-        const __m512 b2 = _mm512_maskz_loadu_ps(m2, row + 32);
+        __mmask16 k0 = m0, k1 = m1, k2 = m2;
+        if (sr) {
+            const uint16_t *mask = sr->mask + (size_t)tap * sr->vectors + j0 / 16;
+            row = channel + sr->offset[tap];
+            k0 &= mask[0];
+            k1 &= mask[1];
+            k2 &= mask[2];
+            if (++tap == sr->taps) {
+                tap = 0;
+                channel += sr->channel_stride;
+            }
+        }
+        const __m512 b0 = _mm512_maskz_loadu_ps(k0, row);
+        const __m512 b1 = _mm512_maskz_loadu_ps(k1, row + 16);
+        const __m512 b2 = _mm512_maskz_loadu_ps(k2, row + 32);
         const float *ak = pa + (size_t)kk * MR;
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
@@ -84,18 +101,31 @@ static void tile_nn(int rows, int cols, int k, const float *pa, const float *b, 
 }
 
 /* column strips outer: a strip of B (k x NR) stays in cache across the row blocks */
-void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
-             int ldc, int accumulate)
+static inline __attribute__((always_inline)) void
+nn_strips(int m, int n, int k, const float *packed_a, const float *b, int ldb,
+          const struct shifted_rows *sr, float *c, int ldc, int accumulate)
 {
     const int blocks = (m + MR - 1) / MR;
     for (int j = 0; j < n; j += NR) {
         const int cols = n - j < NR ? n - j : NR;
         for (int blk = 0; blk < blocks; blk++) {
             const int rows = m - blk * MR < MR ? m - blk * MR : MR;
-            tile_nn(rows, cols, k, packed_a + (size_t)blk * k * MR, b + j, ldb,
-                    c + (size_t)blk * MR * ldc + j, ldc, accumulate);
+            tile_nn_any(rows, cols, k, packed_a + (size_t)blk * k * MR, b ? b + j : NULL, ldb, sr,
+                        j, c + (size_t)blk * MR * ldc + j, ldc, accumulate);
         }
     }
+}
+
+void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb, float *c,
+             int ldc, int accumulate)
+{
+    nn_strips(m, n, k, packed_a, b, ldb, NULL, c, ldc, accumulate);
+}
+
+void gemm_nn_shifted(int m, int n, int k, const float *packed_a, const struct shifted_rows *b,
+                     float *c, int ldc, int accumulate)
+{
+    nn_strips(m, n, k, packed_a, NULL, 0, b, c, ldc, accumulate);
 }
 
 /* the sums of a, b, c and d's lanes, in that order: one transposing tree

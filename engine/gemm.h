@@ -13,6 +13,7 @@
 #ifndef DSRBENCH_GEMM_H
 #define DSRBENCH_GEMM_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* floats gemm_pack_a writes for an m x k A */
 size_t gemm_packed_floats(int m, int k);
@@ -26,5 +27,31 @@ void gemm_nn(int m, int n, int k, const float *packed_a, const float *b, int ldb
  * A[m x n] and B[p x n] */
 void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate);
+
+/* B read in place from shifted planes instead of a column matrix, for a
+ * stride-1 convolution whose output keeps its input's size (an implicit
+ * im2col: no column matrix written and read back). Row kk of B is channel
+ * kk / taps's plane, at base + channel * channel_stride, shifted by
+ * offset[kk % taps]; a lane whose bit is clear in
+ * mask[(kk % taps) * vectors + column / 16] reads as zero (its tap falls
+ * outside the image, or the shift reaches into a neighbouring image). The
+ * masked lanes are never loaded, so a shift may point before base. */
+struct shifted_rows {
+    const float *base;
+    size_t channel_stride;
+    int taps, vectors; /* vectors: per tap, at least the columns' / 16 + 2 */
+    const long *offset;
+    const uint16_t *mask;
+};
+
+#if defined(__AVX512F__)
+/* the GEMMs on shifted rows exist (with AVX-512 only: conv.c keeps im2col
+ * and OpenBLAS otherwise) */
+#define GEMM_SHIFTED 1
+
+/* gemm_nn with B[k x n] as shifted rows */
+void gemm_nn_shifted(int m, int n, int k, const float *packed_a, const struct shifted_rows *b,
+                     float *c, int ldc, int accumulate);
+#endif
 
 #endif

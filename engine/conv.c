@@ -104,25 +104,28 @@ struct shift_table {
     long *offset;
     uint16_t *mask;
     int vectors;
+    long *bordered_offset; /* the taps' shifts in bordered planes (below) */
 };
 
 static struct shift_table shift_table_of(const struct conv_shape *s, int images)
 {
     const int k = s->kernel, taps = k * k, h = s->in_h, w = s->in_w, pad = s->pad;
-    const size_t plane = (size_t)h * w, cols = (size_t)images * plane;
+    const size_t plane_floats = (size_t)h * w, cols = (size_t)images * plane_floats;
     struct shift_table t = {.vectors = (int)((cols + 15) / 16) + 2};
     t.offset = malloc(sizeof(long) * taps);
+    t.bordered_offset = malloc(sizeof(long) * taps);
     t.mask = calloc((size_t)taps * t.vectors, sizeof(uint16_t));
-    if (!t.offset || !t.mask) {
+    if (!t.offset || !t.bordered_offset || !t.mask) {
         fprintf(stderr, "dsrbench: out of memory in the convolution\n");
         exit(1);
     }
     for (int tap = 0; tap < taps; tap++) {
         const int dy = tap / k - pad, dx = tap % k - pad;
         t.offset[tap] = (long)dy * w + dx;
+        t.bordered_offset[tap] = (long)(tap / k) * (w + pad) + tap % k;
         uint16_t *mask = t.mask + (size_t)tap * t.vectors;
         for (size_t j = 0; j < cols; j++) {
-            const int y = (int)(j % plane) / w + dy, x = (int)(j % plane) % w + dx;
+            const int y = (int)(j % plane_floats) / w + dy, x = (int)(j % plane_floats) % w + dx;
             if (y >= 0 && y < h && x >= 0 && x < w)
                 mask[j / 16] |= (uint16_t)(1u << (j % 16));
         }
@@ -133,6 +136,7 @@ static struct shift_table shift_table_of(const struct conv_shape *s, int images)
 static void free_shift_table(struct shift_table *t)
 {
     free(t->offset);
+    free(t->bordered_offset);
     free(t->mask);
 }
 
@@ -164,6 +168,22 @@ static struct shift_table layer_shift_table(const struct conv_shape *s, int chun
     return shifts_in_place(s) ? shift_table_of(s, chunk) : (struct shift_table){0};
 }
 
+/* the column matrix of x's images n..n+m (built in col), or x itself for a
+ * 1x1 convolution that reads it directly; *ldb its row stride */
+static const float *input_columns(const struct conv_shape *s, const float *x, int n, int m,
+                                  float *col, int *ldb)
+{
+    const size_t out_plane = plane(s->out_h, s->out_w);
+    if (reads_input_directly(s)) {
+        *ldb = (int)((size_t)s->batch * out_plane);
+        return x + n * out_plane;
+    }
+    const struct patches p = forward_patches(s);
+    im2col(&p, x, n, m, col);
+    *ldb = (int)(m * out_plane);
+    return col;
+}
+
 /* y[:, images n..n+m) (+)= W x's patches, through shifted rows or im2col */
 static void forward_gemm(const struct conv_shape *s, const struct shift_table *table,
                          const float *packed, const float *x, int n, int m, float *col, float *y,
@@ -182,31 +202,123 @@ static void forward_gemm(const struct conv_shape *s, const struct shift_table *t
 #else
     (void)table; /* never built without the shifted GEMMs */
 #endif
-    const float *b = x + n * out_plane;
-    int ldb = (int)cols;
-    if (!reads_input_directly(s)) {
-        const struct patches p = forward_patches(s);
-        im2col(&p, x, n, m, col);
-        b = col;
-        ldb = n_cols;
-    }
+    int ldb;
+    const float *b = input_columns(s, x, n, m, col, &ldb);
     gemm_nn(s->out_c, n_cols, rows, packed, b, ldb, yc, (int)cols, accumulate);
 }
 
+/* The weight gradient of a same-size stride-1 layer reads bordered planes:
+ * the chunk's x planes with `pad` zero rows and columns that neighbouring
+ * rows and images share (pitch w + pad, as in sparse_conv_flat.c), and dy's
+ * in the same layout with zeros past each row and image. Tap (ky, kx) is
+ * then the plain shift ky * (w + pad) + kx of x's planes, and the extra
+ * positions add dy's zeros: no im2col and no masks (gemm_nt on shifted
+ * rows with a mask per vector was no faster than im2col + gemm_nt; without
+ * masks it was a quarter faster). The extra positions cost
+ * (h + pad)(w + pad) / hw more multiply-adds: used up to 1.15 (16x16
+ * planes and larger at pad 1). */
+struct bordered {
+    int wq;
+    size_t pq, n, x_stride, dy_stride; /* n: columns; the strides per channel */
+};
+
+static size_t whole_vectors(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+static struct bordered bordered_of(const struct conv_shape *s, int m)
+{
+    struct bordered b = {.wq = s->in_w + s->pad};
+    b.pq = (size_t)(s->in_h + s->pad) * b.wq;
+    b.n = (size_t)m * b.pq;
+    b.dy_stride = whole_vectors(b.n);
+    /* a shift reads up to (k - 1)(wq + 1) past the last position */
+    b.x_stride = whole_vectors(b.n + (size_t)(s->kernel - 1) * (b.wq + 1));
+    return b;
+}
+
+/* whether the layer's weight gradient takes bordered planes, which must fit
+ * a thread's column buffer */
+static int bordered_weight_gradient(const struct conv_shape *s, int chunk, size_t column_floats)
+{
+    if (!shifts_in_place(s))
+        return 0;
+    const struct bordered b = bordered_of(s, chunk);
+    if (b.pq * 100 > plane(s->in_h, s->in_w) * 115)
+        return 0;
+    return (size_t)s->in_c * b.x_stride + (size_t)s->out_c * b.dy_stride <= column_floats;
+}
+
+#if defined(GEMM_SHIFTED)
+/* x's planes of images n..n+m, bordered, every float of every channel's
+ * stretch written (the buffer holds other packings in between) */
+static void bordered_inputs(const struct conv_shape *s, const struct bordered *b, const float *x,
+                            int n, int m, float *to)
+{
+    const int h = s->in_h, w = s->in_w, p = s->pad;
+    for (int c = 0; c < s->in_c; c++) {
+        float *o = to + (size_t)c * b->x_stride, *end = o + b->x_stride;
+        const float *from = x + ((size_t)c * s->batch + n) * plane(h, w);
+        for (int img = 0; img < m; img++) {
+            memset(o, 0, sizeof(float) * p * b->wq);
+            o += (size_t)p * b->wq;
+            for (int iy = 0; iy < h; iy++, o += b->wq, from += w) {
+                memset(o, 0, sizeof(float) * p);
+                memcpy(o + p, from, sizeof(float) * w);
+            }
+        }
+        memset(o, 0, sizeof(float) * (size_t)(end - o));
+    }
+}
+
+/* dy's planes of images n..n+m: output (oy, ox) at oy * wq + ox of its
+ * image's pq floats, zero elsewhere */
+static void bordered_gradients(const struct conv_shape *s, const struct bordered *b,
+                               const float *dy, int n, int m, float *to)
+{
+    const int h = s->out_h, w = s->out_w, p = s->pad;
+    for (int o = 0; o < s->out_c; o++) {
+        float *t = to + (size_t)o * b->dy_stride;
+        const float *from = dy + ((size_t)o * s->batch + n) * plane(h, w);
+        for (int img = 0; img < m; img++) {
+            for (int oy = 0; oy < h; oy++, t += b->wq, from += w) {
+                memcpy(t, from, sizeof(float) * w);
+                memset(t + w, 0, sizeof(float) * p);
+            }
+            memset(t, 0, sizeof(float) * p * b->wq);
+            t += (size_t)p * b->wq;
+        }
+    }
+}
+
+#endif
+
 /* slot (+)= dy[:, images n..n+m) col(x)^T */
-static void weight_gradient_gemm(const struct conv_shape *s, const float *x, const float *dy,
-                                 int n, int m, float *col, float *slot, int accumulate)
+static void weight_gradient_gemm(const struct conv_shape *s, const struct shift_table *table,
+                                 int bordered, const float *x, const float *dy, int n, int m,
+                                 float *col, float *slot, int accumulate)
 {
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
     const int n_cols = (int)(m * out_plane), rows = (int)ckk(s);
-    const float *b = x + n * out_plane;
-    int ldb = (int)cols;
-    if (!reads_input_directly(s)) {
-        const struct patches p = forward_patches(s);
-        im2col(&p, x, n, m, col);
-        b = col;
-        ldb = n_cols;
+#if defined(GEMM_SHIFTED)
+    if (bordered) {
+        const struct bordered b = bordered_of(s, m);
+        float *dyb = col + (size_t)s->in_c * b.x_stride;
+        bordered_inputs(s, &b, x, n, m, col);
+        bordered_gradients(s, &b, dy, n, m, dyb);
+        const struct shifted_rows sr = {col, b.x_stride, s->kernel * s->kernel, 0,
+                                        table->bordered_offset, NULL};
+        gemm_nt_shifted(s->out_c, rows, (int)b.n, dyb, (int)b.dy_stride, &sr, slot, rows,
+                        accumulate);
+        return;
     }
+#else
+    (void)table;
+    (void)bordered;
+#endif
+    int ldb;
+    const float *b = input_columns(s, x, n, m, col, &ldb);
     gemm_nt(s->out_c, rows, n_cols, dy + n * out_plane, (int)cols, b, ldb, slot, rows,
             accumulate);
 }
@@ -426,6 +538,7 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
     const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
     struct shift_table table = layer_shift_table(s, chunk);
+    const int bordered = dw && bordered_weight_gradient(s, chunk, ws.column_floats);
     if (dbias)
         sum_rows_into(s->out_c, cols, dy, dbias);
     if (dx)
@@ -444,7 +557,8 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
                 if (dr) /* the fused add's gradient to its other input, while dy is in cache */
                     pass_rows(s->out_c, cols, n * out_plane, n_cols, dy, dr, dr_write);
                 if (dw)
-                    weight_gradient_gemm(s, x, dy, n, m, col, slot, n != first);
+                    weight_gradient_gemm(s, &table, bordered, x, dy, n, m, col, slot,
+                                         n != first);
                 if (dx)
                     input_gradient_chunk(s, &ws, &table, dy, dx, dx_write, n, m, col);
             }

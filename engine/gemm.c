@@ -61,11 +61,13 @@ tile_nn_any(int rows, int cols, int k, const float *pa, const float *b, int ldb,
         const float *row = b + (size_t)kk * ldb;
         __mmask16 k0 = m0, k1 = m1, k2 = m2;
         if (sr) {
-            const uint16_t *mask = sr->mask + (size_t)tap * sr->vectors + j0 / 16;
             row = channel + sr->offset[tap];
-            k0 &= mask[0];
-            k1 &= mask[1];
-            k2 &= mask[2];
+            if (sr->mask) {
+                const uint16_t *mask = sr->mask + (size_t)tap * sr->vectors + j0 / 16;
+                k0 &= mask[0];
+                k1 &= mask[1];
+                k2 &= mask[2];
+            }
             if (++tap == sr->taps) {
                 tap = 0;
                 channel += sr->channel_stride;
@@ -149,14 +151,12 @@ static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d)
  * rows (a constant where inlined: a loop per height); missing rows repeat
  * the last */
 static inline __attribute__((always_inline)) void
-tile_nt_rows(const int ta, int rows, int prows, int n, const float *a, int lda, const float *b,
-             int ldb, float *c, int ldc, int accumulate)
+tile_nt_rows(const int ta, int rows, int prows, int n, const float *a, int lda,
+             const float *const *br, float *c, int ldc, int accumulate)
 {
-    const float *ar[TA], *br[TB];
+    const float *ar[TA];
     for (int r = 0; r < ta; r++)
         ar[r] = a + (size_t)(r < rows ? r : rows - 1) * lda;
-    for (int q = 0; q < TB; q++)
-        br[q] = b + (size_t)(q < prows ? q : prows - 1) * ldb;
     __m512 acc[TA][TB];
 #pragma GCC unroll 6
     for (int r = 0; r < ta; r++)
@@ -190,25 +190,56 @@ tile_nt_rows(const int ta, int rows, int prows, int n, const float *a, int lda, 
     }
 }
 
+/* all of A's rows against the B rows br (C's columns c..c+prows) */
+static void nt_row_block(int m, int prows, int n, const float *a, int lda, const float *const *br,
+                         float *c, int ldc, int accumulate)
+{
+    for (int i = 0; i < m;) {
+        /* tiles of TA rows, and of 4 where TA would leave a short tile
+         * computing repeated rows (32 rows: 6 6 6 6 4 4, not 6 x 6) */
+        const int left = m - i, ta = left >= TA && left != 8 ? TA : 4;
+        const int rows = left < ta ? left : ta;
+        const float *ai = a + (size_t)i * lda;
+        float *ci = c + (size_t)i * ldc;
+        if (ta == TA)
+            tile_nt_rows(TA, rows, prows, n, ai, lda, br, ci, ldc, accumulate);
+        else
+            tile_nt_rows(4, rows, prows, n, ai, lda, br, ci, ldc, accumulate);
+        i += rows;
+    }
+}
+
+/* row q of the block of prows B rows from j; past prows the last again */
+static int block_row(int j, int q, int prows)
+{
+    return j + (q < prows ? q : prows - 1);
+}
+
 /* B's row blocks outer (each read once), A's rows inner (kept in cache) */
 void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int ldb, float *c,
              int ldc, int accumulate)
 {
     for (int j = 0; j < p; j += TB) {
         const int prows = p - j < TB ? p - j : TB;
-        for (int i = 0; i < m;) {
-            /* tiles of TA rows, and of 4 where TA would leave a short tile
-             * computing repeated rows (32 rows: 6 6 6 6 4 4, not 6 x 6) */
-            const int left = m - i, ta = left >= TA && left != 8 ? TA : 4;
-            const int rows = left < ta ? left : ta;
-            const float *ai = a + (size_t)i * lda, *bj = b + (size_t)j * ldb;
-            float *cij = c + (size_t)i * ldc + j;
-            if (ta == TA)
-                tile_nt_rows(TA, rows, prows, n, ai, lda, bj, ldb, cij, ldc, accumulate);
-            else
-                tile_nt_rows(4, rows, prows, n, ai, lda, bj, ldb, cij, ldc, accumulate);
-            i += rows;
+        const float *br[TB];
+        for (int q = 0; q < TB; q++)
+            br[q] = b + (size_t)block_row(j, q, prows) * ldb;
+        nt_row_block(m, prows, n, a, lda, br, c + j, ldc, accumulate);
+    }
+}
+
+void gemm_nt_shifted(int m, int p, int n, const float *a, int lda, const struct shifted_rows *b,
+                     float *c, int ldc, int accumulate)
+{
+    for (int j = 0; j < p; j += TB) {
+        const int prows = p - j < TB ? p - j : TB;
+        const float *br[TB];
+        for (int q = 0; q < TB; q++) {
+            const int row = block_row(j, q, prows);
+            br[q] = b->base + (size_t)(row / b->taps) * b->channel_stride +
+                    b->offset[row % b->taps];
         }
+        nt_row_block(m, prows, n, a, lda, br, c + j, ldc, accumulate);
     }
 }
 

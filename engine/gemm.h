@@ -35,7 +35,8 @@ void gemm_nt(int m, int p, int n, const float *a, int lda, const float *b, int l
  * offset[kk % taps]; a lane whose bit is clear in
  * mask[(kk % taps) * vectors + column / 16] reads as zero (its tap falls
  * outside the image, or the shift reaches into a neighbouring image). The
- * masked lanes are never loaded, so a shift may point before base. */
+ * masked lanes are never loaded, so a shift may point before base. Planes
+ * laid out with zero borders of their own need no mask (mask NULL). */
 struct shifted_rows {
     const float *base;
     size_t channel_stride;
@@ -51,6 +52,10 @@ struct shifted_rows {
 
 /* gemm_nn with B[k x n] as shifted rows */
 void gemm_nn_shifted(int m, int n, int k, const float *packed_a, const struct shifted_rows *b,
+                     float *c, int ldc, int accumulate);
+/* gemm_nt with B[p x n] as shifted rows without a mask (b->mask is not
+ * read): the weight gradient over zero-bordered planes */
+void gemm_nt_shifted(int m, int p, int n, const float *a, int lda, const struct shifted_rows *b,
                      float *c, int ldc, int accumulate);
 #endif
 

@@ -12,18 +12,18 @@
  *                    of dy with the flipped, transposed weights W' and padding
  *                    k-1-pad, so dx[chunk] += W' col(dy[chunk]), one GEMM with
  *                    no scatter; strided: dcol = W^T dy[:, chunk], then col2im.
- * A 1x1 stride-1 unpadded convolution reads x and dy as its column matrices;
- * a same-size stride-1 one (3x3, pad 1) reads col(x) and col(dy) of forward
- * and the input gradient as shifted rows of the chunk's planes, packed side
- * by side, instead of building them (shifts_in_place below). Fused with a residual add, the forward GEMM accumulates onto a copy of the
- * residual, and backward passes dy to the residual's gradient chunk by chunk. */
+ * A 1x1 stride-1 unpadded convolution reads x and dy as its column matrices.
+ * A same-size stride-1 one (3x3, pad 1) builds none: forward and the input
+ * gradient read shifted rows of the chunk's planes packed side by side, the
+ * weight gradient zero-bordered planes (conv_planes.h). Fused with a
+ * residual add, the forward GEMM accumulates onto a copy of the residual, and
+ * backward passes dy to the residual's gradient chunk by chunk. */
 #include "layers.h"
 
 #include <omp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "conv_planes.h"
 #include "gemm.h"
 #include "im2col.h"
 #include "parallel.h"
@@ -80,94 +80,6 @@ static size_t plane(int h, int w)
     return (size_t)h * w;
 }
 
-/* A stride-1 convolution that keeps the plane size (3x3, pad 1) skips the
- * forward's and the input gradient's column matrices: their GEMMs read the
- * input and the output gradient as shifted rows (gemm.h), which saves
- * writing and reading back k*k copies of them (WRN-28-2 at 1 and 2 threads:
- * the convolutions' forward 15-20% faster). The weight gradient keeps
- * im2col: its GEMM on shifted rows needs a mask per vector and row and was
- * no faster than im2col + gemm_nt. */
-static int shifts_in_place(const struct conv_shape *s)
-{
-#if defined(GEMM_SHIFTED)
-    return s->stride == 1 && s->kernel > 1 && s->out_h == s->in_h && s->out_w == s->in_w;
-#else
-    (void)s;
-    return 0;
-#endif
-}
-
-/* the taps' shifts and valid lanes over `images` whole images; the
- * transposed convolution of such a layer has the same padding, so the same
- * table serves the input gradient */
-struct shift_table {
-    long *offset;
-    uint16_t *mask;
-    int vectors;
-    long *bordered_offset; /* the taps' shifts in bordered planes (below) */
-};
-
-static struct shift_table shift_table_of(const struct conv_shape *s, int images)
-{
-    const int k = s->kernel, taps = k * k, h = s->in_h, w = s->in_w, pad = s->pad;
-    const size_t plane_floats = (size_t)h * w, cols = (size_t)images * plane_floats;
-    struct shift_table t = {.vectors = (int)((cols + 15) / 16) + 2};
-    t.offset = malloc(sizeof(long) * taps);
-    t.bordered_offset = malloc(sizeof(long) * taps);
-    t.mask = calloc((size_t)taps * t.vectors, sizeof(uint16_t));
-    if (!t.offset || !t.bordered_offset || !t.mask) {
-        fprintf(stderr, "dsrbench: out of memory in the convolution\n");
-        exit(1);
-    }
-    for (int tap = 0; tap < taps; tap++) {
-        const int dy = tap / k - pad, dx = tap % k - pad;
-        t.offset[tap] = (long)dy * w + dx;
-        t.bordered_offset[tap] = (long)(tap / k) * (w + pad) + tap % k;
-        uint16_t *mask = t.mask + (size_t)tap * t.vectors;
-        for (size_t j = 0; j < cols; j++) {
-            const int y = (int)(j % plane_floats) / w + dy, x = (int)(j % plane_floats) % w + dx;
-            if (y >= 0 && y < h && x >= 0 && x < w)
-                mask[j / 16] |= (uint16_t)(1u << (j % 16));
-        }
-    }
-    return t;
-}
-
-static void free_shift_table(struct shift_table *t)
-{
-    free(t->offset);
-    free(t->bordered_offset);
-    free(t->mask);
-}
-
-#if defined(GEMM_SHIFTED)
-/* rows of channel planes `stride` apart from base (image n's first plane) */
-static struct shifted_rows shifted(const struct conv_shape *s, const struct shift_table *t,
-                                   const float *base, size_t stride)
-{
-    return (struct shifted_rows){base, stride, s->kernel * s->kernel, t->vectors, t->offset,
-                                 t->mask};
-}
-
-/* the planes of images n..n+m of every channel, side by side in `packed`:
- * read in place, each channel's planes sit a whole batch apart, and the
- * GEMM's strips walking all of them at once miss the cache (measured slower
- * than im2col); packed, they are one short copy and stay in L2 */
-static const float *packed_planes(int channels, int batch, size_t plane, const float *t, int n,
-                                  int m, float *packed)
-{
-    for (int c = 0; c < channels; c++)
-        memcpy(packed + (size_t)c * m * plane, t + ((size_t)c * batch + n) * plane,
-               sizeof(float) * m * plane);
-    return packed;
-}
-#endif
-
-static struct shift_table layer_shift_table(const struct conv_shape *s, int chunk)
-{
-    return shifts_in_place(s) ? shift_table_of(s, chunk) : (struct shift_table){0};
-}
-
 /* the column matrix of x's images n..n+m (built in col), or x itself for a
  * 1x1 convolution that reads it directly; *ldb its row stride */
 static const float *input_columns(const struct conv_shape *s, const float *x, int n, int m,
@@ -194,8 +106,8 @@ static void forward_gemm(const struct conv_shape *s, const struct shift_table *t
     float *yc = y + n * out_plane;
 #if defined(GEMM_SHIFTED)
     if (table->mask) {
-        const float *xp = packed_planes(s->in_c, s->batch, out_plane, x, n, m, col);
-        const struct shifted_rows sr = shifted(s, table, xp, (size_t)n_cols);
+        const float *xp = conv_packed_planes(s->in_c, s->batch, out_plane, x, n, m, col);
+        const struct shifted_rows sr = conv_shifted_rows(s, table, xp, (size_t)n_cols);
         gemm_nn_shifted(s->out_c, n_cols, rows, packed, &sr, yc, (int)cols, accumulate);
         return;
     }
@@ -207,93 +119,6 @@ static void forward_gemm(const struct conv_shape *s, const struct shift_table *t
     gemm_nn(s->out_c, n_cols, rows, packed, b, ldb, yc, (int)cols, accumulate);
 }
 
-/* The weight gradient of a same-size stride-1 layer reads bordered planes:
- * the chunk's x planes with `pad` zero rows and columns that neighbouring
- * rows and images share (pitch w + pad, as in sparse_conv_flat.c), and dy's
- * in the same layout with zeros past each row and image. Tap (ky, kx) is
- * then the plain shift ky * (w + pad) + kx of x's planes, and the extra
- * positions add dy's zeros: no im2col and no masks (gemm_nt on shifted
- * rows with a mask per vector was no faster than im2col + gemm_nt; without
- * masks it was a quarter faster). The extra positions cost
- * (h + pad)(w + pad) / hw more multiply-adds: used up to 1.15 (16x16
- * planes and larger at pad 1). */
-struct bordered {
-    int wq;
-    size_t pq, n, x_stride, dy_stride; /* n: columns; the strides per channel */
-};
-
-static size_t whole_vectors(size_t n)
-{
-    return (n + 15) / 16 * 16;
-}
-
-static struct bordered bordered_of(const struct conv_shape *s, int m)
-{
-    struct bordered b = {.wq = s->in_w + s->pad};
-    b.pq = (size_t)(s->in_h + s->pad) * b.wq;
-    b.n = (size_t)m * b.pq;
-    b.dy_stride = whole_vectors(b.n);
-    /* a shift reads up to (k - 1)(wq + 1) past the last position */
-    b.x_stride = whole_vectors(b.n + (size_t)(s->kernel - 1) * (b.wq + 1));
-    return b;
-}
-
-/* whether the layer's weight gradient takes bordered planes, which must fit
- * a thread's column buffer */
-static int bordered_weight_gradient(const struct conv_shape *s, int chunk, size_t column_floats)
-{
-    if (!shifts_in_place(s))
-        return 0;
-    const struct bordered b = bordered_of(s, chunk);
-    if (b.pq * 100 > plane(s->in_h, s->in_w) * 115)
-        return 0;
-    return (size_t)s->in_c * b.x_stride + (size_t)s->out_c * b.dy_stride <= column_floats;
-}
-
-#if defined(GEMM_SHIFTED)
-/* x's planes of images n..n+m, bordered, every float of every channel's
- * stretch written (the buffer holds other packings in between) */
-static void bordered_inputs(const struct conv_shape *s, const struct bordered *b, const float *x,
-                            int n, int m, float *to)
-{
-    const int h = s->in_h, w = s->in_w, p = s->pad;
-    for (int c = 0; c < s->in_c; c++) {
-        float *o = to + (size_t)c * b->x_stride, *end = o + b->x_stride;
-        const float *from = x + ((size_t)c * s->batch + n) * plane(h, w);
-        for (int img = 0; img < m; img++) {
-            memset(o, 0, sizeof(float) * p * b->wq);
-            o += (size_t)p * b->wq;
-            for (int iy = 0; iy < h; iy++, o += b->wq, from += w) {
-                memset(o, 0, sizeof(float) * p);
-                memcpy(o + p, from, sizeof(float) * w);
-            }
-        }
-        memset(o, 0, sizeof(float) * (size_t)(end - o));
-    }
-}
-
-/* dy's planes of images n..n+m: output (oy, ox) at oy * wq + ox of its
- * image's pq floats, zero elsewhere */
-static void bordered_gradients(const struct conv_shape *s, const struct bordered *b,
-                               const float *dy, int n, int m, float *to)
-{
-    const int h = s->out_h, w = s->out_w, p = s->pad;
-    for (int o = 0; o < s->out_c; o++) {
-        float *t = to + (size_t)o * b->dy_stride;
-        const float *from = dy + ((size_t)o * s->batch + n) * plane(h, w);
-        for (int img = 0; img < m; img++) {
-            for (int oy = 0; oy < h; oy++, t += b->wq, from += w) {
-                memcpy(t, from, sizeof(float) * w);
-                memset(t + w, 0, sizeof(float) * p);
-            }
-            memset(t, 0, sizeof(float) * p * b->wq);
-            t += (size_t)p * b->wq;
-        }
-    }
-}
-
-#endif
-
 /* slot (+)= dy[:, images n..n+m) col(x)^T */
 static void weight_gradient_gemm(const struct conv_shape *s, const struct shift_table *table,
                                  int bordered, const float *x, const float *dy, int n, int m,
@@ -303,12 +128,11 @@ static void weight_gradient_gemm(const struct conv_shape *s, const struct shift_
     const int n_cols = (int)(m * out_plane), rows = (int)ckk(s);
 #if defined(GEMM_SHIFTED)
     if (bordered) {
-        const struct bordered b = bordered_of(s, m);
+        const struct bordered b = conv_bordered(s, m);
         float *dyb = col + (size_t)s->in_c * b.x_stride;
-        bordered_inputs(s, &b, x, n, m, col);
-        bordered_gradients(s, &b, dy, n, m, dyb);
-        const struct shifted_rows sr = {col, b.x_stride, s->kernel * s->kernel, 0,
-                                        table->bordered_offset, NULL};
+        conv_bordered_inputs(s, &b, x, n, m, col);
+        conv_bordered_gradients(s, &b, dy, n, m, dyb);
+        const struct shifted_rows sr = conv_bordered_rows(s, table, &b, col);
         gemm_nt_shifted(s->out_c, rows, (int)b.n, dyb, (int)b.dy_stride, &sr, slot, rows,
                         accumulate);
         return;
@@ -419,7 +243,7 @@ static void forward(const struct conv_shape *s, const float *x, const float *w, 
     const int chunk = chunk_images(s, CHUNK_FLOATS);
     const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
-    struct shift_table table = layer_shift_table(s, chunk);
+    struct shift_table table = conv_shift_table(s, chunk);
     gemm_pack_a(s->out_c, rows, w, rows, 0, ws.packed);
 #pragma omp parallel num_threads(threads_for(s, workspace_threads))
     {
@@ -442,7 +266,7 @@ static void forward(const struct conv_shape *s, const float *x, const float *w, 
             }
         }
     }
-    free_shift_table(&table);
+    conv_shift_table_free(&table);
 }
 
 void conv_forward(const struct conv_shape *s, const float *x, const float *w, const float *bias,
@@ -489,8 +313,8 @@ static void input_gradient_chunk(const struct conv_shape *s, const struct conv_w
         const int flipped_rows = s->out_c * s->kernel * s->kernel;
 #if defined(GEMM_SHIFTED)
         if (table->mask) {
-            const float *dyp = packed_planes(s->out_c, s->batch, out_plane, dy, n, m, col);
-            const struct shifted_rows sr = shifted(s, table, dyp, m * out_plane);
+            const float *dyp = conv_packed_planes(s->out_c, s->batch, out_plane, dy, n, m, col);
+            const struct shifted_rows sr = conv_shifted_rows(s, table, dyp, m * out_plane);
             gemm_nn_shifted(s->in_c, (int)(m * in_plane), flipped_rows, ws->packed, &sr,
                             dx + n * in_plane, (int)in_cols, add);
             return;
@@ -537,8 +361,8 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
     const int chunk = chunk_images(s, BACKWARD_CHUNK_FLOATS);
     const int tasks = task_count(s, workspace_threads), rows = (int)ckk(s);
     const size_t out_plane = plane(s->out_h, s->out_w), cols = (size_t)s->batch * out_plane;
-    struct shift_table table = layer_shift_table(s, chunk);
-    const int bordered = dw && bordered_weight_gradient(s, chunk, ws.column_floats);
+    struct shift_table table = conv_shift_table(s, chunk);
+    const int bordered = dw && conv_bordered_weight_gradient(s, chunk, ws.column_floats);
     if (dbias)
         sum_rows_into(s->out_c, cols, dy, dbias);
     if (dx)
@@ -566,7 +390,7 @@ static void backward(const struct conv_shape *s, const float *x, const float *w,
         if (dw)
             reduce_slots((size_t)s->out_c * rows, tasks, ws.dw_slots, dw);
     }
-    free_shift_table(&table);
+    conv_shift_table_free(&table);
 }
 
 void conv_backward(const struct conv_shape *s, const float *x, const float *w, const float *dy,

@@ -12,7 +12,7 @@
 #define NV 3
 #define NR (16 * NV)
 /* gemm_nt micro-tile: TA rows of A against TB rows of B, 24 zmm accumulators
- * (TB = 4: tile_nt sums each row's four with sum4) */
+ * (TB = 4: tile_nt_rows sums each row's four with sum4) */
 #define TA 6
 #define TB 4
 

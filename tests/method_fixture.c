@@ -66,6 +66,25 @@ double method_fixture_stat(struct method_fixture *f, const char *name)
     return 0;
 }
 
+void method_fixture_expect_paper_schedule(struct method_fixture *f)
+{
+    static const struct {
+        long iteration;
+        int epoch;
+        double expect;
+    } cases[] = {
+        {0, 0, 0},      {50, 0, 0},     {100, 0, 1},    {300, 24, 1},   {300, 25, 0},
+        {400, 25, 1},   {1000, 80, 0},  {1200, 80, 1},  {2000, 140, 0}, {2400, 140, 1},
+        {8000, 189, 1}, {8000, 190, 0}, {9600, 200, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        method_fixture_hook(f, f->run.method->after_step, cases[i].epoch, cases[i].iteration);
+        cr_expect_eq(method_fixture_stat(f, "reallocations"), cases[i].expect,
+                     "%s: iteration %ld, epoch %d", f->run.method->name, cases[i].iteration,
+                     cases[i].epoch);
+    }
+}
+
 void method_fixture_stats(struct method_fixture *f, const char *const *names, double *values,
                           int n)
 {

@@ -44,6 +44,12 @@ double method_fixture_stat(struct method_fixture *f, const char *name);
 void method_fixture_stats(struct method_fixture *f, const char *const *names, double *values,
                           int n);
 
+/* expects the run's method, on its default schedule options, to reallocate
+ * on PAPER.md's WRN schedule (P = 100 doubling at epochs 25, 80 and 140, none
+ * from epoch 190): one after_step at each of a table of iterations and
+ * epochs, each followed by one stats call reading "reallocations" */
+void method_fixture_expect_paper_schedule(struct method_fixture *f);
+
 /* every active weight of every sparse tensor from N(0, scale^2): distinct
  * magnitudes, as training leaves them */
 void method_fixture_randomize_active(struct method_fixture *f, struct rng *r, float scale);

@@ -330,30 +330,11 @@ Test(dsr, overflow_is_resplit_over_tensors_with_room)
     cr_expect_eq(grow[1], 5);
 }
 
-/* reallocations the stats report after one after_step */
-static double reallocations_after(struct method_fixture *f, long iteration, int epoch)
-{
-    step(f, iteration, epoch);
-    return read_stats(f).reallocations;
-}
-
 Test(dsr, reallocates_every_p_iterations_p_doubling_until_the_stop_epoch)
 {
     struct method_fixture f;
     setup(&f, 0.9, 7, NULL);
-    static const struct {
-        long iteration;
-        int epoch;
-        double expect;
-    } cases[] = {
-        {0, 0, 0},      {50, 0, 0},     {100, 0, 1},    {300, 24, 1},   {300, 25, 0},
-        {400, 25, 1},   {1000, 80, 0},  {1200, 80, 1},  {2000, 140, 0}, {2400, 140, 1},
-        {8000, 189, 1}, {8000, 190, 0}, {9600, 200, 0},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        cr_expect_eq(reallocations_after(&f, cases[i].iteration, cases[i].epoch),
-                     cases[i].expect, "iteration %ld, epoch %d", cases[i].iteration,
-                     cases[i].epoch);
+    method_fixture_expect_paper_schedule(&f);
     method_fixture_free(&f);
 }
 

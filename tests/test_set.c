@@ -234,19 +234,7 @@ Test(set, reallocates_on_the_dsr_schedule)
 {
     struct method_fixture f;
     setup(&f, 0.9, 5, NULL);
-    static const struct {
-        long iteration;
-        int epoch;
-        double expect;
-    } cases[] = {
-        {0, 0, 0},      {50, 0, 0},     {100, 0, 1},    {300, 24, 1},   {300, 25, 0},
-        {400, 25, 1},   {1000, 80, 0},  {1200, 80, 1},  {2000, 140, 0}, {2400, 140, 1},
-        {8000, 189, 1}, {8000, 190, 0}, {9600, 200, 0},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        cr_expect_eq(reallocations_after(&f, cases[i].iteration, cases[i].epoch),
-                     cases[i].expect, "iteration %ld, epoch %d", cases[i].iteration,
-                     cases[i].epoch);
+    method_fixture_expect_paper_schedule(&f);
     method_fixture_free(&f);
 
     const char *const schedule[] = {"period=7", "stop_epoch=3", NULL};

@@ -118,20 +118,35 @@ Test(report, groups_runs_over_seeds)
     report_experiment_free(&e);
 }
 
-Test(report, aggregate_csv_holds_the_group_summaries)
+/* the experiment's CSV `name`, read into t */
+static void read_table(const struct report_experiment *e, const char *name, struct csv_table *t)
+{
+    char path[600], err[512];
+    snprintf(path, sizeof path, "%s/%s", e->dir, name);
+    cr_assert_eq(csv_table_read(path, t, err, sizeof err), 0, "%s", err);
+}
+
+/* in a fresh root: the budget experiment of budget_rows, its groups, and its
+ * CSVs written (what they note in notes) */
+static void budget_csvs_written(struct report_experiment *e, struct report_groups *gs,
+                                struct text *notes)
 {
     make_root();
+    experiment("rq1_rq2_budget", budget_rows, BUDGET_ROWS, e, gs);
+    *notes = (struct text){0};
+    cr_assert_eq(report_write_csvs(e, gs, notes), 0);
+}
+
+Test(report, aggregate_csv_holds_the_group_summaries)
+{
     struct report_experiment e;
     struct report_groups gs;
-    experiment("rq1_rq2_budget", budget_rows, BUDGET_ROWS, &e, &gs);
-    struct text notes = {0};
-    cr_assert_eq(report_write_csvs(&e, &gs, &notes), 0);
+    struct text notes;
+    budget_csvs_written(&e, &gs, &notes);
     cr_assert_not_null(strstr(notes.data, "dsr_seed1/epochs.csv"),
                        "a run without epochs.csv is noted: %s", notes.data);
-    char path[600], err[512];
-    snprintf(path, sizeof path, "%s/aggregate.csv", e.dir);
     struct csv_table t;
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "aggregate.csv", &t);
     cr_assert_eq(t.rows, 3);
     const char *expect[] = {"model", "lenet-300-100", "method", "dsr", "label", "dsr",
                             "sparsity", "0.9", "epochs", "6", "method_options", "np=400",
@@ -145,6 +160,7 @@ Test(report, aggregate_csv_holds_the_group_summaries)
     }
     csv_table_free(&t);
     /* no fixed-structure ablation, no frozen run, no layers.csv: those CSVs are absent */
+    char path[600];
     snprintf(path, sizeof path, "%s/frozen.csv", e.dir);
     cr_assert_neq(access(path, F_OK), 0);
     snprintf(path, sizeof path, "%s/ablations.csv", e.dir);
@@ -252,18 +268,15 @@ Test(report, ablation_findings_and_frozen_labels)
     /* frozen.csv: ordered by sparsity and stop epoch, full DSR beside */
     struct text notes = {0};
     cr_assert_eq(report_write_csvs(&e, &gs, &notes), 0);
-    char path[600], err[512];
-    snprintf(path, sizeof path, "%s/frozen.csv", e.dir);
     struct csv_table t;
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "frozen.csv", &t);
     cr_assert_eq(t.rows, 3);
     cr_assert_str_eq(csv_table_cell(&t, 1, csv_table_column(&t, "stop_epoch")), "2");
     cr_assert_str_eq(csv_table_cell(&t, 1, csv_table_column(&t, "acc_mean")), "74.0000");
     cr_assert_str_eq(csv_table_cell(&t, 1, csv_table_column(&t, "dsr_acc_mean")), "72.0000");
     cr_assert_str_eq(csv_table_cell(&t, 2, csv_table_column(&t, "dsr_n")), "0");
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/ablations.csv", e.dir);
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "ablations.csv", &t);
     cr_assert_eq(t.rows, 2, "dsr and reinit (frozen runs are not among its methods)");
     csv_table_free(&t);
     text_free(&notes);
@@ -383,37 +396,31 @@ Test(report, layer_curve_and_dynamics_csvs)
     struct text notes = {0};
     cr_assert_eq(report_write_csvs(&e, &gs, &notes), 0);
     cr_assert_eq(notes.len, 0, "%s", notes.data);
-    char path[600], err[512];
     struct csv_table t;
-    snprintf(path, sizeof path, "%s/layers_final.csv", e.dir);
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "layers_final.csv", &t);
     cr_assert_eq(t.rows, 3);
     cr_assert_str_eq(cell_where(&t, "layer", "b.0.c1.weight", "layer_sparsity_mean"), "0.900000");
     cr_assert_str_eq(cell_where(&t, "layer", "b.0.c1.weight", "depth"), "2");
     cr_assert_str_eq(cell_where(&t, "layer", "b.0.c1.weight", "series"), "s=0.85");
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/blocks_final.csv", e.dir);
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "blocks_final.csv", &t);
     cr_assert_eq(t.rows, 2);
     cr_assert_str_eq(cell_where(&t, "block", "a.0", "block_sparsity_mean"), "0.833333");
     cr_assert_str_eq(cell_where(&t, "block", "a.0", "total"), "300");
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/layers_over_time.csv", e.dir);
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "layers_over_time.csv", &t);
     cr_assert_eq(t.rows, 6);
     /* one layer's epochs follow each other, so a figure draws it as one line */
     cr_assert_str_eq(csv_table_cell(&t, 1, csv_table_column(&t, "layer")), "a.0.c1.weight");
     cr_assert_str_eq(csv_table_cell(&t, 1, csv_table_column(&t, "epoch")), "1");
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/curves.csv", e.dir);
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "curves.csv", &t);
     cr_assert_eq(t.rows, 2);
     cr_assert_str_eq(cell_where(&t, "epoch", "1", "test_acc_mean"), "62.0000");
     cr_assert_str_eq(cell_where(&t, "epoch", "1", "test_acc_std"), "1.0000");
     cr_assert_str_eq(cell_where(&t, "epoch", "1", "n"), "3");
     csv_table_free(&t);
-    snprintf(path, sizeof path, "%s/dynamics.csv", e.dir);
-    cr_assert_eq(csv_table_read(path, &t, err, sizeof err), 0, "%s", err);
+    read_table(&e, "dynamics.csv", &t);
     cr_assert_str_eq(cell_where(&t, "epoch", "0", "H_mean"), "0.002");
     cr_assert_str_eq(cell_where(&t, "epoch", "0", "pruned_mean"), "200.00");
     cr_assert_str_eq(cell_where(&t, "epoch", "1", "reallocations_mean"), "4.00");
@@ -425,12 +432,10 @@ Test(report, layer_curve_and_dynamics_csvs)
 
 Test(report, figure_plan_from_the_csvs)
 {
-    make_root();
     struct report_experiment e;
     struct report_groups gs;
-    experiment("rq1_rq2_budget", budget_rows, BUDGET_ROWS, &e, &gs);
-    struct text notes = {0};
-    cr_assert_eq(report_write_csvs(&e, &gs, &notes), 0);
+    struct text notes;
+    budget_csvs_written(&e, &gs, &notes);
     struct report_figures fs;
     report_figures_plan(&e, &gs, &fs);
     cr_assert_eq(fs.count, 1, "no epochs.csv: no curves, only accuracy vs parameters");
@@ -461,12 +466,10 @@ Test(report, figure_plan_from_the_csvs)
 
 Test(report, markdown_states_findings_and_what_is_missing)
 {
-    make_root();
     struct report_experiment e;
     struct report_groups gs;
-    experiment("rq1_rq2_budget", budget_rows, BUDGET_ROWS, &e, &gs);
-    struct text notes = {0};
-    cr_assert_eq(report_write_csvs(&e, &gs, &notes), 0);
+    struct text notes;
+    budget_csvs_written(&e, &gs, &notes);
     struct report_figures fs;
     report_figures_plan(&e, &gs, &fs);
     struct report r = {.root = root, .results = "RES", .profile = "smoke", .experiments = &e,

@@ -28,11 +28,13 @@ void net_layer_sparse_free(struct layer *l)
 /* Crossover densities for --kernels auto: a masked layer runs the sparse
  * kernels when its density (active / positions) is below the crossover of
  * its kind, else the dense ones. Measured at 1 thread on the 2-core AMD EPYC
- * (AVX-512) this was written on, quiet (load average 0.6-1.0), twice each
- * (tables in results/reference/sparse-crossover/):
+ * (AVX-512) this was written on, quiet (load average 1.0-1.3), twice
+ * (tables in results/reference/sparse-crossover/; wrn-* at commit bd07883,
+ * after the dense same-size convolutions stopped building column matrices,
+ * lenet-* before):
  *   dsrbench bench --profile quick --model wrn-28-2 --model wrn-16-1 --threads 1 \
- *     --sparsity 0.4 --sparsity 0.5 --sparsity 0.6 --sparsity 0.7 --sparsity 0.8 \
- *     --kernels dense --kernels sparse --part steps --no-torch
+ *     --sparsity 0.3 --sparsity 0.4 --sparsity 0.5 --sparsity 0.6 --sparsity 0.7 \
+ *     --sparsity 0.8 --kernels dense --kernels sparse --part steps --no-torch
  *   dsrbench bench --profile full --model lenet-300-100 --threads 1 --sparsity 0.3 \
  *     ... --sparsity 0.8 --kernels dense --kernels sparse --part steps --no-torch
  * Per layer, the density where the sparse kernels' forward + backward
@@ -40,21 +42,24 @@ void net_layer_sparse_free(struct layer *l)
  * kernels' fastest over the run (the dense time does not depend on density;
  * taking its fastest keeps out the runs this virtual machine made ~1.3x
  * slower). A convolution's crossover falls as its input channels grow (the
- * dense GEMM gets more efficient, the sparse kernel less so), per in_c*k*k:
- * 144 (WRN-16-1's 16-channel 28x28 layers): above 0.6, earlier measured 0.7;
- * 288 (WRN-28-2's 32x32: 0.51-0.58, WRN-16-1's 14x14: 0.51-0.55): 0.53; 576
- * (16x16: 0.42-0.50, 7x7: 0.45-0.47): 0.45; 1152 (WRN-28-2's 8x8: 0.33-0.41):
- * 0.38. Strided convolutions (phase planes, more padding) cross lower, by the
- * same rule: 144 (WRN-16-1's first downsampling): 0.46-0.50; 288: 0.29-0.40;
- * 576: 0.24-0.30. Linear layers (LeNet-300-100's 784-300-100-10): 0.27-0.29.
- * Near a crossover both kernels take about the same time, so these need not
- * be exact. */
+ * dense GEMM gets more efficient, the sparse kernel less so), per in_c*k*k,
+ * the medians of both runs: 144 (WRN-28-2's first block conv at 32x32:
+ * 0.41-0.44, WRN-16-1's 16-channel 28x28 layers: 0.34-0.41): 0.40; 288
+ * (WRN-28-2's 32x32: 0.38-0.43, WRN-16-1's 14x14: 0.32-0.38): 0.39; 576
+ * (16x16: 0.36-0.38, 7x7: 0.26-0.31): 0.36; 1152 (WRN-28-2's 8x8:
+ * 0.26-0.30): 0.29 (before the dense path's change: 0.70 / 0.53 / 0.45 /
+ * 0.38). Strided convolutions (phase planes, more padding; their dense path
+ * unchanged) cross lower, by the same rule: 144 (WRN-16-1's first
+ * downsampling): 0.29-0.50; 288: 0.22-0.40; 576: 0.24-0.30, as before.
+ * Linear layers (LeNet-300-100's 784-300-100-10): 0.27-0.29. Near a
+ * crossover both kernels take about the same time, so these need not be
+ * exact. */
 struct crossover {
     int ckk;
     double density;
 };
 static const struct crossover conv_crossover[] = {
-    {144, 0.70}, {288, 0.53}, {576, 0.45}, {1152, 0.38}};
+    {144, 0.40}, {288, 0.39}, {576, 0.36}, {1152, 0.29}};
 static const struct crossover strided_crossover[] = {{144, 0.48}, {288, 0.33}, {576, 0.27}};
 #define LINEAR_CROSSOVER 0.27
 

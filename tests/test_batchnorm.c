@@ -164,7 +164,16 @@ Test(layers, batchnorm_train_backward)
     bn_case_free(&c);
 }
 
-Test(layers, batchnorm_eval_uses_running_stats)
+/* the ReLU after a batch norm, for the expected outputs */
+static void relu_in_place(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+/* eval mode against the naive batch norm with the running statistics, the
+ * ReLU after it when relu */
+static void check_eval(int relu)
 {
     struct rng rng = test_stream();
     struct bn_case c = bn_case_new(&rng, 4, 2 * 5);
@@ -172,20 +181,22 @@ Test(layers, batchnorm_eval_uses_running_stats)
     float *want = guarded_floats(n, "naive bn eval y");
     naive_batchnorm_forward_eval(c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean,
                                  c.running_var, BN_EPS, want);
-    batchnorm_forward_eval(c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean, c.running_var,
-                           BN_EPS, c.y);
-    expect_close("batchnorm eval y", c.y, want, n, FORWARD_TOLERANCE);
+    if (relu)
+        relu_in_place(want, n);
+    (relu ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
+        c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y);
+    expect_close(relu ? "batchnorm+relu eval y" : "batchnorm eval y", c.y, want, n,
+                 FORWARD_TOLERANCE);
     guarded_free(want);
     bn_case_free(&c);
 }
 
-/* ---- batch norm with a fused ReLU ---- */
-
-static void relu_in_place(float *y, size_t n)
+Test(layers, batchnorm_eval_uses_running_stats)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    check_eval(0);
 }
+
+/* ---- batch norm with a fused ReLU ---- */
 
 static double bn_relu_train_loss(void *ctx)
 {
@@ -229,18 +240,7 @@ Test(layers, batchnorm_relu_train_forward_long_channels)
 
 Test(layers, batchnorm_relu_eval)
 {
-    struct rng rng = test_stream();
-    struct bn_case c = bn_case_new(&rng, 4, 2 * 5);
-    const size_t n = (size_t)c.channels * c.m;
-    float *want = guarded_floats(n, "naive bn eval y");
-    naive_batchnorm_forward_eval(c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean,
-                                 c.running_var, BN_EPS, want);
-    relu_in_place(want, n);
-    batchnorm_relu_forward_eval(c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean,
-                                c.running_var, BN_EPS, c.y);
-    expect_close("batchnorm+relu eval y", c.y, want, n, FORWARD_TOLERANCE);
-    guarded_free(want);
-    bn_case_free(&c);
+    check_eval(1);
 }
 
 /* Inputs on a grid KINK_SPACING apart, shifted by whole steps per channel,

@@ -9,49 +9,55 @@
 
 #include <math.h>
 
-/* Sums run in LANES float accumulators that the compiler keeps in vector
- * registers (no reassociation needed), folded into double every BLOCK
- * values, so long channels lose no precision. */
-#define LANES 16
+/* Sums run in float over BLOCK values and are folded into double after
+ * each block, so long channels lose no precision. The forward's are simd
+ * reductions: written as LANES float accumulators (as the backward's still
+ * are) the compiler shuffled them and the forward took 2.7 instead of
+ * 1.1 ms on a 32 x 102400 batch; the backward's measured slower as a simd
+ * reduction (3.5 against 2.9 ms) and stay as they were. */
 #define BLOCK 2048
+#define LANES 16
 
-/* sum of x[0..m) and of (x - mean)^2 */
 static double channel_sum(const float *x, size_t m)
 {
     double total = 0.0;
     for (size_t b = 0; b < m; b += BLOCK) {
         const size_t end = b + BLOCK < m ? b + BLOCK : m;
-        float acc[LANES] = {0};
-        size_t i = b;
-        for (; i + LANES <= end; i += LANES)
-            for (int j = 0; j < LANES; j++)
-                acc[j] += x[i + j];
-        for (; i < end; i++)
-            acc[0] += x[i];
-        for (int j = 0; j < LANES; j++)
-            total += acc[j];
+        float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+        for (size_t i = b; i < end; i++)
+            acc += x[i];
+        total += acc;
     }
     return total;
 }
 
-static double channel_squared_deviation(const float *x, size_t m, float mean)
+/* The mean and the sum of squared deviations of x[0..m) in one pass: sums
+ * of x - shift and of its square, shift the mean of the first block (close
+ * to the channel's mean, so S2 - S1^2/m does not cancel). One pass fewer
+ * over the channel than mean first and deviations second; the first pass
+ * over a channel reads it from memory, the later ones from cache. */
+static void channel_moments(const float *x, size_t m, double *mean, double *squared_deviation)
 {
-    double total = 0.0;
+    const size_t first = m < BLOCK ? m : BLOCK;
+    const float shift = (float)(channel_sum(x, first) / (double)first);
+    double total = 0.0, total_sq = 0.0;
     for (size_t b = 0; b < m; b += BLOCK) {
         const size_t end = b + BLOCK < m ? b + BLOCK : m;
-        float acc[LANES] = {0};
-        size_t i = b;
-        for (; i + LANES <= end; i += LANES)
-            for (int j = 0; j < LANES; j++) {
-                const float d = x[i + j] - mean;
-                acc[j] += d * d;
-            }
-        for (; i < end; i++)
-            acc[0] += (x[i] - mean) * (x[i] - mean);
-        for (int j = 0; j < LANES; j++)
-            total += acc[j];
+        float acc = 0.0f, acc_sq = 0.0f;
+#pragma omp simd reduction(+ : acc, acc_sq)
+        for (size_t i = b; i < end; i++) {
+            const float d = x[i] - shift;
+            acc += d;
+            acc_sq += d * d;
+        }
+        total += acc;
+        total_sq += acc_sq;
     }
-    return total;
+    const double deviation = total / (double)m;
+    *mean = shift + deviation;
+    const double sq = total_sq - total * deviation;
+    *squared_deviation = sq > 0.0 ? sq : 0.0;
 }
 
 /* The gradient reaching the batch norm's output: with relu, dy where the
@@ -101,8 +107,8 @@ static inline void forward_train(int channels, size_t m, const float *x, const f
     for (int c = 0; c < channels; c++) {
         const float *xc = x + (size_t)c * m;
         float *yc = y + (size_t)c * m;
-        const double mean = channel_sum(xc, m) / (double)m;
-        const double sq = channel_squared_deviation(xc, m, (float)mean);
+        double mean, sq;
+        channel_moments(xc, m, &mean, &sq);
         const double var = sq / (double)m;
         const float invstd = (float)(1.0 / sqrt(var + eps));
         const float scale = gamma[c] * invstd, shift = beta[c] - (float)mean * scale;

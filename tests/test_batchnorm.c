@@ -238,6 +238,26 @@ Test(layers, batchnorm_relu_train_forward_long_channels)
     bn_case_free(&c);
 }
 
+/* Channels whose mean is large against their spread (300 +- 1): the one-pass
+ * moments must not lose the variance to cancellation (sums of x^2 instead of
+ * (x - shift)^2 give it wrong in the first digit here) */
+Test(layers, batchnorm_train_forward_offset_channels)
+{
+    struct rng rng = test_stream();
+    struct bn_case c = bn_case_new(&rng, 2, 3 * 2048 + 5);
+    for (size_t i = 0; i < 2 * c.m; i++)
+        c.x[i] += 300.0f;
+    struct bn_expected e = bn_expected_train(&c);
+    bn_train_loss(&c);
+    expect_close("batchnorm saved_invstd (offset channels)", c.saved_invstd, e.saved_invstd, 2,
+                 FORWARD_TOLERANCE);
+    expect_close("batchnorm running_var (offset channels)", c.running_var, e.running_var, 2,
+                 FORWARD_TOLERANCE);
+    expect_close("batchnorm train y (offset channels)", c.y, e.y, 2 * c.m, 1e-4);
+    bn_expected_free(&e);
+    bn_case_free(&c);
+}
+
 Test(layers, batchnorm_relu_eval)
 {
     check_eval(1);

@@ -98,24 +98,47 @@ static inline void gradient_sums(const float *x, const float *dy, size_t m, floa
     *sum_g_xhat = total_gx;
 }
 
+/* channel c's output from its input xc: x * scale + shift (then the ReLU),
+ * plainly at y + c * m or where the bordered layout puts each row */
+static inline void normalize_channel(const float *xc, size_t m, float scale, float shift,
+                                     int relu, float *y, int c, const struct bordered_layout *yl)
+{
+    if (!yl) {
+        float *yc = y + (size_t)c * m;
+        for (size_t i = 0; i < m; i++) {
+            const float v = xc[i] * scale + shift;
+            yc[i] = relu && v <= 0.0f ? 0.0f : v;
+        }
+        return;
+    }
+    const size_t hw = (size_t)yl->h * yl->w, wq = (size_t)yl->w + yl->pad;
+    const size_t pq = ((size_t)yl->h + yl->pad) * wq;
+    for (size_t b = 0; b < m / hw; b++)
+        for (int r = 0; r < yl->h; r++) {
+            const float *from = xc + b * hw + (size_t)r * yl->w;
+            float *to = y + c * yl->channel_stride + b * pq + (yl->pad + r) * wq + yl->pad;
+            for (int i = 0; i < yl->w; i++) {
+                const float v = from[i] * scale + shift;
+                to[i] = relu && v <= 0.0f ? 0.0f : v;
+            }
+        }
+}
+
 static inline void forward_train(int channels, size_t m, const float *x, const float *gamma,
                                  const float *beta, float *y, float *saved_mean,
                                  float *saved_invstd, float *running_mean, float *running_var,
-                                 float momentum, float eps, int relu)
+                                 float momentum, float eps, int relu,
+                                 const struct bordered_layout *yl)
 {
 #pragma omp parallel for schedule(dynamic, 1) if (channels * m >= PARALLEL_MIN_VALUES)
     for (int c = 0; c < channels; c++) {
         const float *xc = x + (size_t)c * m;
-        float *yc = y + (size_t)c * m;
         double mean, sq;
         channel_moments(xc, m, &mean, &sq);
         const double var = sq / (double)m;
         const float invstd = (float)(1.0 / sqrt(var + eps));
         const float scale = gamma[c] * invstd, shift = beta[c] - (float)mean * scale;
-        for (size_t i = 0; i < m; i++) {
-            const float v = xc[i] * scale + shift;
-            yc[i] = relu && v <= 0.0f ? 0.0f : v;
-        }
+        normalize_channel(xc, m, scale, shift, relu, y, c, yl);
         saved_mean[c] = (float)mean;
         saved_invstd[c] = invstd;
         const double unbiased = m > 1 ? sq / (double)(m - 1) : var;
@@ -126,18 +149,14 @@ static inline void forward_train(int channels, size_t m, const float *x, const f
 
 static inline void forward_eval(int channels, size_t m, const float *x, const float *gamma,
                                 const float *beta, const float *running_mean,
-                                const float *running_var, float eps, float *y, int relu)
+                                const float *running_var, float eps, float *y, int relu,
+                                const struct bordered_layout *yl)
 {
 #pragma omp parallel for schedule(dynamic, 1) if (channels * m >= PARALLEL_MIN_VALUES)
     for (int c = 0; c < channels; c++) {
         const float scale = gamma[c] / sqrtf(running_var[c] + eps);
         const float shift = beta[c] - running_mean[c] * scale;
-        const float *xc = x + (size_t)c * m;
-        float *yc = y + (size_t)c * m;
-        for (size_t i = 0; i < m; i++) {
-            const float v = xc[i] * scale + shift;
-            yc[i] = relu && v <= 0.0f ? 0.0f : v;
-        }
+        normalize_channel(x + (size_t)c * m, m, scale, shift, relu, y, c, yl);
     }
 }
 
@@ -180,33 +199,35 @@ static inline void backward(int channels, size_t m, const float *x, const float 
 void batchnorm_forward_train(int channels, size_t m, const float *x, const float *gamma,
                              const float *beta, float *y, float *saved_mean,
                              float *saved_invstd, float *running_mean, float *running_var,
-                             float momentum, float eps)
+                             float momentum, float eps, const struct bordered_layout *y_layout)
 {
     forward_train(channels, m, x, gamma, beta, y, saved_mean, saved_invstd, running_mean,
-                  running_var, momentum, eps, 0);
+                  running_var, momentum, eps, 0, y_layout);
 }
 
 void batchnorm_relu_forward_train(int channels, size_t m, const float *x, const float *gamma,
                                   const float *beta, float *y, float *saved_mean,
                                   float *saved_invstd, float *running_mean, float *running_var,
-                                  float momentum, float eps)
+                                  float momentum, float eps, const struct bordered_layout *y_layout)
 {
     forward_train(channels, m, x, gamma, beta, y, saved_mean, saved_invstd, running_mean,
-                  running_var, momentum, eps, 1);
+                  running_var, momentum, eps, 1, y_layout);
 }
 
 void batchnorm_forward_eval(int channels, size_t m, const float *x, const float *gamma,
                             const float *beta, const float *running_mean,
-                            const float *running_var, float eps, float *y)
+                            const float *running_var, float eps, float *y,
+                            const struct bordered_layout *y_layout)
 {
-    forward_eval(channels, m, x, gamma, beta, running_mean, running_var, eps, y, 0);
+    forward_eval(channels, m, x, gamma, beta, running_mean, running_var, eps, y, 0, y_layout);
 }
 
 void batchnorm_relu_forward_eval(int channels, size_t m, const float *x, const float *gamma,
                                  const float *beta, const float *running_mean,
-                                 const float *running_var, float eps, float *y)
+                                 const float *running_var, float eps, float *y,
+                            const struct bordered_layout *y_layout)
 {
-    forward_eval(channels, m, x, gamma, beta, running_mean, running_var, eps, y, 1);
+    forward_eval(channels, m, x, gamma, beta, running_mean, running_var, eps, y, 1, y_layout);
 }
 
 void batchnorm_backward(int channels, size_t m, const float *x, const float *gamma,

@@ -23,6 +23,18 @@ enum grad_write {
     GRAD_SET, /* dx = contribution */
 };
 
+/* An activation in the sparse convolutions' zero-bordered layout
+ * (sparse_kernels.h) instead of the plain [channel][image][h][w]: image b of
+ * channel c starts at c * channel_stride + b * (h + pad) * (w + pad), its
+ * value (y, x) at row pad + y, column pad + x of that (h + pad) x (w + pad)
+ * plane, and everything else is zero (neighbouring rows and images share
+ * their borders; the channel's last image is followed by zeros). Writers
+ * write the values only: the borders stay as the buffer was zeroed. */
+struct bordered_layout {
+    int h, w, pad;
+    size_t channel_stride;
+};
+
 struct conv_shape {
     int batch;
     int in_c, in_h, in_w;
@@ -65,14 +77,17 @@ void linear_backward(int n, int in, int out, const float *x, const float *w, con
 
 /* Batch norm over channels; m = N*H*W values per channel. Training uses the
  * biased batch variance to normalize and folds the unbiased one into
- * running_var (PyTorch's convention); saved_* keep what backward needs. */
+ * running_var (PyTorch's convention); saved_* keep what backward needs.
+ * The forwards write y plainly when y_layout is NULL, else in that bordered
+ * layout (values only; m = images * h * w). */
 void batchnorm_forward_train(int channels, size_t m, const float *x, const float *gamma,
                              const float *beta, float *y, float *saved_mean,
                              float *saved_invstd, float *running_mean, float *running_var,
-                             float momentum, float eps);
+                             float momentum, float eps, const struct bordered_layout *y_layout);
 void batchnorm_forward_eval(int channels, size_t m, const float *x, const float *gamma,
                             const float *beta, const float *running_mean,
-                            const float *running_var, float eps, float *y);
+                            const float *running_var, float eps, float *y,
+    const struct bordered_layout *y_layout);
 void batchnorm_backward(int channels, size_t m, const float *x, const float *gamma,
                         const float *saved_mean, const float *saved_invstd, const float *dy,
                         float *dx, enum grad_write dx_write, float *dgamma, float *dbeta);
@@ -82,10 +97,12 @@ void batchnorm_backward(int channels, size_t m, const float *x, const float *gam
 void batchnorm_relu_forward_train(int channels, size_t m, const float *x, const float *gamma,
                                   const float *beta, float *y, float *saved_mean,
                                   float *saved_invstd, float *running_mean, float *running_var,
-                                  float momentum, float eps);
+                                  float momentum, float eps,
+                                  const struct bordered_layout *y_layout);
 void batchnorm_relu_forward_eval(int channels, size_t m, const float *x, const float *gamma,
                                  const float *beta, const float *running_mean,
-                                 const float *running_var, float eps, float *y);
+                                 const float *running_var, float eps, float *y,
+    const struct bordered_layout *y_layout);
 void batchnorm_relu_backward(int channels, size_t m, const float *x, const float *gamma,
                              const float *beta, const float *saved_mean,
                              const float *saved_invstd, const float *dy, float *dx,

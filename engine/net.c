@@ -327,14 +327,17 @@ int net_set_capacity(struct net *net, int capacity)
         return 0;
     free_activations(net);
     net_plan(net);
+    net_plan_borders(net, capacity);
     size_t workspace = 0;
     for (int i = 0; i < net->n_acts; i++) {
         if (!net_activation_needed(net, i))
             continue;
-        const size_t n = act_floats(&net->acts[i], capacity);
-        net->acts[i].data = xcalloc(n, sizeof(float));
-        if (net_gradient_needed(net, i))
-            net->acts[i].grad = xcalloc(n, sizeof(float));
+        const struct activation *a = &net->acts[i];
+        const size_t plain = act_floats(a, capacity);
+        const size_t bordered = a->border_pad >= 0 ? (size_t)a->c * a->border.channel_stride : 0;
+        net->acts[i].data = xcalloc(plain > bordered ? plain : bordered, sizeof(float));
+        if (net_gradient_needed(net, i)) /* gradients stay plain */
+            net->acts[i].grad = xcalloc(plain, sizeof(float));
     }
     for (int i = 0; i < net->n_layers; i++) {
         struct layer *l = &net->layers[i];

@@ -120,6 +120,14 @@ struct activation {
      * grad: also NULL when backward needs none (net_gradient_needed) */
     float *data, *grad;
     int unwritten_grad; /* no layer's backward writes grad: zeroed by every backward */
+    /* The sparse convolutions' zero-bordered layout (layers.h) for data:
+     * planned (border_pad >= 0, border.channel_stride for the capacity) when
+     * a batch norm writes this activation and only stride-1 convolutions
+     * that can read it bordered read it; used by a forward (bordered) while
+     * all of them run the sparse kernels (net_plan_layouts). data has room
+     * for either layout. */
+    struct bordered_layout border;
+    int border_pad, bordered;
 };
 
 struct net {

@@ -3,12 +3,21 @@
  * or the sparse ones, net_kernels.h), with per-layer timers when asked. */
 #include "net.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "net_kernels.h"
+#include "net_plan.h"
 #include "net_shapes.h"
 #include "sparse_kernels.h"
+
+/* the layout a sparse convolution reads its input in: NULL when plain */
+static const struct bordered_layout *input_layout(const struct activation *in)
+{
+    return in->bordered ? &in->border : NULL;
+}
 
 static void forward_layer(struct net *net, struct layer *l, int batch, int train)
 {
@@ -22,7 +31,7 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
         struct sparse_weights *sw = net_layer_sparse(net, l);
         l->sparse_ran = sw != NULL;
         if (sw)
-            sparse_conv_forward(&s, sw, in->data, l->weight->value, bias,
+            sparse_conv_forward(&s, sw, in->data, input_layout(in), l->weight->value, bias,
                                 l->residual_out >= 0 ? net->acts[l->residual_in].data : NULL,
                                 l->residual_out >= 0 ? net->acts[l->residual_out].data
                                                      : out->data,
@@ -41,14 +50,16 @@ static void forward_layer(struct net *net, struct layer *l, int batch, int train
         const size_t m = (size_t)batch * in->h * in->w;
         const int relu = l->relu_out >= 0;
         float *y = relu ? net->acts[l->relu_out].data : out->data;
+        const struct bordered_layout *yl = input_layout(&net->acts[relu ? l->relu_out : l->out]);
         if (train)
             (relu ? batchnorm_relu_forward_train : batchnorm_forward_train)(
                 in->c, m, in->data, l->weight->value, l->bias->value, y, l->saved_mean,
-                l->saved_invstd, l->running_mean, l->running_var, net->bn_momentum, net->bn_eps);
+                l->saved_invstd, l->running_mean, l->running_var, net->bn_momentum, net->bn_eps,
+                yl);
         else
             (relu ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
                 in->c, m, in->data, l->weight->value, l->bias->value, l->running_mean,
-                l->running_var, net->bn_eps, y);
+                l->running_var, net->bn_eps, y, yl);
         break;
     }
     case LAYER_RELU:
@@ -97,6 +108,7 @@ static double layer_clock(void)
 void net_forward(struct net *net, int batch, int train)
 {
     net_sync_params(net); /* outside the layer timers */
+    net_plan_layouts(net);
     double *seconds = net->layer_forward_seconds;
     for (int i = 0; i < net->n_layers; i++) {
         const double start = seconds ? layer_clock() : 0.0;
@@ -124,8 +136,15 @@ static void backward_layer(struct net *net, struct layer *l, int batch)
         const struct conv_shape s = conv_shape_of(net, l, batch);
         float *dbias = l->bias ? l->bias->grad : NULL;
         struct sparse_weights *sw = net_layer_sparse(net, l);
+        if (in->bordered && !sw) {
+            /* the forward wrote the input for the sparse kernels: only a mask
+             * change between forward and backward could bring this about */
+            fprintf(stderr, "dsrbench: %s's kernels changed between forward and backward\n",
+                    l->name);
+            exit(1);
+        }
         if (sw)
-            sparse_conv_backward(&s, sw, in->data, l->weight->value,
+            sparse_conv_backward(&s, sw, in->data, input_layout(in), l->weight->value,
                                  l->residual_out >= 0 ? net->acts[l->residual_out].grad
                                                       : out->grad,
                                  dx, l->in_write, l->weight->grad, dbias,

@@ -2,6 +2,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "net_kernels.h"
+#include "net_shapes.h"
+#include "sparse_kernels.h"
 
 /* layers that read activation act, fused or not */
 static int readers(const struct net *net, int act)
@@ -121,4 +126,67 @@ void net_plan(struct net *net)
 {
     plan_fusions(net);
     plan_gradient_writes(net);
+}
+
+/* whether layer l reads activation act */
+static int reads(const struct layer *l, int act)
+{
+    return !l->fused && (l->in == act || l->in2 == act || l->residual_in == act);
+}
+
+/* 1 when a batch norm (or its fused ReLU) writes act */
+static int batchnorm_writes(const struct net *net, int act)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        const struct layer *l = &net->layers[i];
+        const int writes = l->relu_out == act || (l->relu_out < 0 && l->out == act);
+        if (l->kind == LAYER_BATCHNORM && writes)
+            return 1;
+    }
+    return 0;
+}
+
+void net_plan_borders(struct net *net, int capacity)
+{
+    for (int a = 0; a < net->n_acts; a++) {
+        struct activation *act = &net->acts[a];
+        act->border_pad = -1;
+        act->bordered = 0;
+        if (a == 0 || a == net->n_acts - 1 || !batchnorm_writes(net, a))
+            continue;
+        int pad = -1, ok = 1;
+        struct conv_shape first = {0};
+        for (int i = 0; i < net->n_layers && ok; i++) {
+            const struct layer *l = &net->layers[i];
+            if (!reads(l, a))
+                continue;
+            const struct conv_shape s = conv_shape_of(net, l, capacity);
+            ok = l->kind == LAYER_CONV && l->in == a && l->weight->sparse_eligible &&
+                 sparse_conv_reads_bordered(&s) && (pad < 0 || pad == l->pad);
+            if (pad < 0)
+                first = s;
+            pad = l->pad;
+        }
+        if (!ok || pad < 0)
+            continue;
+        act->border_pad = pad;
+        act->border = (struct bordered_layout){act->h, act->w, pad,
+                                               sparse_conv_bordered_stride(&first)};
+    }
+}
+
+void net_plan_layouts(struct net *net)
+{
+    for (int a = 0; a < net->n_acts; a++) {
+        struct activation *act = &net->acts[a];
+        if (act->border_pad < 0)
+            continue;
+        int all_sparse = 1;
+        for (int i = 0; i < net->n_layers && all_sparse; i++)
+            if (reads(&net->layers[i], a))
+                all_sparse = net_layer_sparse(net, &net->layers[i]) != NULL;
+        if (all_sparse && !act->bordered) /* the borders are zeros from here on */
+            memset(act->data, 0, sizeof(float) * act->c * act->border.channel_stride);
+        act->bordered = all_sparse;
+    }
 }

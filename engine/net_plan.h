@@ -5,7 +5,10 @@
  *   (residual_in, residual_out); the absorbed layer is marked fused.
  *   gradient writes: in backward order, the first layer to write an
  *   activation's gradient stores it (GRAD_SET), later ones add, so no buffer
- *   needs zeroing at the start of backward. */
+ *   needs zeroing at the start of backward.
+ *   borders (net_plan_borders): which activations may be kept in the sparse
+ *   convolutions' zero-bordered layout, so that those read them in place
+ *   instead of copying them into planes of their own. */
 #ifndef DSRBENCH_NET_PLAN_H
 #define DSRBENCH_NET_PLAN_H
 #include "net.h"
@@ -19,5 +22,13 @@ int net_activation_needed(const struct net *net, int act);
  * none, so the first layer with parameters skips its input gradient (for
  * LeNet-300-100's fc1 a 784 x 300 x batch product on the dense path). */
 int net_gradient_needed(const struct net *net, int act);
+/* Plans the bordered layout (net.h) of every activation for batches of up to
+ * `capacity` images; before the activations are allocated. */
+void net_plan_borders(struct net *net, int capacity);
+/* Which planned activations the next forward writes bordered: those whose
+ * readers all run the sparse kernels now (a change to bordered zeroes the
+ * buffer, whose borders nothing writes after). Called by net_forward after
+ * the kernels are decided; backward reads what that forward wrote. */
+void net_plan_layouts(struct net *net);
 
 #endif

@@ -35,18 +35,19 @@ void sparse_conv_reduce_slots(const struct sparse_weights *sw, int tasks, float 
 }
 
 void sparse_conv_forward(const struct conv_shape *s, struct sparse_weights *sw,
-                         const float *x, const float *w, const float *bias,
-                         const float *residual, float *y, int threads)
+                         const float *x, const struct bordered_layout *x_layout, const float *w,
+                         const float *bias, const float *residual, float *y, int threads)
 {
-    sparse_conv_flat_forward(s, sw, x, w, bias, residual, y, threads);
+    sparse_conv_flat_forward(s, sw, x, x_layout, w, bias, residual, y, threads);
 }
 
 void sparse_conv_backward(const struct conv_shape *s, struct sparse_weights *sw, const float *x,
-                          const float *w, const float *dy, float *dx, enum grad_write dx_write,
-                          float *dw, float *dbias, float *dr, enum grad_write dr_write,
-                          int threads)
+                          const struct bordered_layout *x_layout, const float *w,
+                          const float *dy, float *dx, enum grad_write dx_write, float *dw,
+                          float *dbias, float *dr, enum grad_write dr_write, int threads)
 {
     if (dbias)
         sum_rows_into(s->out_c, (size_t)s->batch * s->out_h * s->out_w, dy, dbias);
-    sparse_conv_flat_backward(s, sw, x, w, dy, dx, dx_write, dw, dr, dr_write, threads);
+    sparse_conv_flat_backward(s, sw, x, x_layout, w, dy, dx, dx_write, dw, dr, dr_write,
+                              threads);
 }

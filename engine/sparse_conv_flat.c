@@ -111,6 +111,40 @@ static void phase_planes(const struct conv_shape *s, const struct geometry *g, c
         }
 }
 
+/* floats between two input channels' planes as the kernels read them: the
+ * block's copies, or a bordered input's channels */
+static size_t input_channel_floats(const struct geometry *g, const struct bordered_layout *xl)
+{
+    return xl ? xl->channel_stride : (size_t)g->phases * g->block * g->pq;
+}
+
+/* the planes of images [n0, n0 + m) as the kernels read them: copied into
+ * `copy`, or in place when x is bordered (the same layout, a whole batch
+ * per channel) */
+static const float *input_planes(const struct conv_shape *s, const struct geometry *g,
+                                 const float *x, const struct bordered_layout *xl, int n0, int m,
+                                 float *copy)
+{
+    if (xl)
+        return x + (size_t)n0 * g->pq;
+    phase_planes(s, g, x, n0, m, copy);
+    return copy;
+}
+
+int sparse_conv_reads_bordered(const struct conv_shape *s)
+{
+    return s->stride == 1 && s->pad <= s->kernel - 1;
+}
+
+size_t sparse_conv_bordered_stride(const struct conv_shape *s)
+{
+    const struct geometry g = geometry_of(s, 1);
+    size_t stride = ((size_t)s->batch * g.pq + g.slack + 15) / 16 * 16;
+    if (stride % 1024 < 64) /* within 256 bytes of a multiple of 4 KiB */
+        stride += 128;
+    return stride;
+}
+
 /* the output gradient's planes ([channel][block image]), valid part at
  * rows mr.., columns mc.., zero elsewhere */
 static void gradient_planes(const struct conv_shape *s, const struct geometry *g,
@@ -237,12 +271,12 @@ static int source_groups(int channels, size_t reach)
 }
 
 /* forward: one row per output channel, its active weights reading their
- * input channel's phase planes at their tap, grouped by input channel */
+ * input channel's phase planes (channel_floats apart) at their tap, grouped
+ * by input channel */
 static struct sparse_rows forward_rows(const struct conv_shape *s, const struct sparse_weights *sw,
                                        const float *w, const struct geometry *g,
-                                       const struct taps *t)
+                                       const struct taps *t, size_t channel_floats)
 {
-    const size_t channel_floats = (size_t)g->phases * g->block * g->pq;
     const size_t reach = (size_t)g->phases * ((size_t)((s->kernel - 1) / g->s) * (g->wq + 1));
     const int groups = source_groups(s->in_c, reach);
     const int per_group = (s->in_c + groups - 1) / groups;
@@ -293,8 +327,9 @@ static struct sparse_rows input_gradient_rows(const struct conv_shape *s,
 }
 
 void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights *sw,
-                              const float *x, const float *w, const float *bias,
-                              const float *residual, float *y, int threads)
+                              const float *x, const struct bordered_layout *x_layout,
+                              const float *w, const float *bias, const float *residual,
+                              float *y, int threads)
 {
     const int tasks = sw->slot_tasks < s->batch ? sw->slot_tasks : s->batch;
     const struct geometry g = geometry_of(s, tasks);
@@ -302,17 +337,17 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
     float *scratch = thread_scratch(sw, &g, nt);
     struct taps t = tap_table(s, &g);
     const size_t op = (size_t)s->out_h * s->out_w;
-    struct sparse_rows rows = forward_rows(s, sw, w, &g, &t);
+    struct sparse_rows rows = forward_rows(s, sw, w, &g, &t, input_channel_floats(&g, x_layout));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int task = 0; task < tasks; task++) {
-        float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
-        float *acc = xph + g.x_floats + g.dy_floats;
+        float *own = scratch + (size_t)omp_get_thread_num() * g.per_thread;
+        float *acc = own + g.x_floats + g.dy_floats;
         int first, count;
         batch_task_images(s->batch, tasks, task, &first, &count);
         for (int n0 = first; n0 < first + count; n0 += g.block) {
             const int m = first + count - n0 < g.block ? first + count - n0 : g.block;
             const size_t span = (size_t)(m - 1) * g.pq + (size_t)s->out_h * g.wq;
-            phase_planes(s, &g, x, n0, m, xph);
+            const float *xph = input_planes(s, &g, x, x_layout, n0, m, own);
             sparse_rows_product(&rows, xph, span, acc, g.acc_stride);
             for (int o = 0; o < s->out_c; o++) {
                 const float b0 = bias ? bias[o] : 0.0f;
@@ -402,7 +437,8 @@ static void block_input_gradient(const struct conv_shape *s, const struct sparse
 }
 
 void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights *sw,
-                               const float *x, const float *w, const float *dy, float *dx,
+                               const float *x, const struct bordered_layout *x_layout,
+                               const float *w, const float *dy, float *dx,
                                enum grad_write dx_write, float *dw, float *dr,
                                enum grad_write dr_write, int threads)
 {
@@ -414,7 +450,9 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
     const size_t nnz = sw->nnz, op = (size_t)s->out_h * s->out_w;
     struct sparse_rows rows = input_gradient_rows(s, sw, w, &g, &t);
     /* the weight gradient reads the input planes where forward does */
-    struct sparse_rows reads = dw ? forward_rows(s, sw, w, &g, &t) : (struct sparse_rows){0};
+    struct sparse_rows reads =
+        dw ? forward_rows(s, sw, w, &g, &t, input_channel_floats(&g, x_layout))
+           : (struct sparse_rows){0};
 #pragma omp parallel num_threads(nt)
     {
         float *xph = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -433,10 +471,10 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
                     pass_rows(s->out_c, (size_t)s->batch * op, (size_t)n0 * op, (size_t)m * op,
                               dy, dr, dr_write);
                 gradient_planes(s, &g, dy, n0, m, dyp);
-                if (dw) {
-                    phase_planes(s, &g, x, n0, m, xph);
-                    block_weight_gradient(s, sw, &reads, &g, xph, dyp, span, slot);
-                }
+                if (dw)
+                    block_weight_gradient(s, sw, &reads, &g,
+                                          input_planes(s, &g, x, x_layout, n0, m, xph), dyp,
+                                          span, slot);
                 if (dx)
                     block_input_gradient(s, &rows, &g, dyp, acc, dx, dx_write, n0, m);
             }

@@ -35,10 +35,12 @@ int sparse_conv_threads(const struct conv_shape *s, const struct sparse_weights 
 void sparse_conv_reduce_slots(const struct sparse_weights *sw, int tasks, float *dw);
 
 void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights *sw,
-                              const float *x, const float *w, const float *bias,
-                              const float *residual, float *y, int threads);
+                              const float *x, const struct bordered_layout *x_layout,
+                              const float *w, const float *bias, const float *residual,
+                              float *y, int threads);
 void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights *sw,
-                               const float *x, const float *w, const float *dy, float *dx,
+                               const float *x, const struct bordered_layout *x_layout,
+                               const float *w, const float *dy, float *dx,
                                enum grad_write dx_write, float *dw, float *dr,
                                enum grad_write dr_write, int threads);
 

@@ -9,9 +9,10 @@
  * Convolution: no im2col. For a block of images and one output channel the
  * output stays in L1 while every active weight of that channel adds its
  * input planes, shifted by the tap, as one flat loop over zero-bordered
- * copies of the planes (split into phases for strides; sparse_conv_flat.c).
- * The input
- * gradient runs the same scheme over the transpose (per input channel), and
+ * copies of the planes (split into phases for strides; sparse_conv_flat.c),
+ * or over the input itself when it comes in that layout (a batch norm
+ * writes it so for convolutions that all read it sparse: net_plan.h). The
+ * input gradient runs the same scheme over the transpose (per input channel), and
  * the weight gradient takes, for every active weight, the dot product of the
  * output-gradient plane with the shifted input plane. Work is split over
  * images; weight-gradient partial sums of sw->slot_tasks image ranges are
@@ -21,15 +22,25 @@
 #include "layers.h"
 #include "sparse_weights.h"
 
-/* residual and bias may be NULL; y = conv(x) + bias (+ residual) */
+/* residual and bias may be NULL; y = conv(x) + bias (+ residual). x_layout:
+ * NULL when x is plain, else x's bordered layout (sparse_conv_reads_bordered
+ * says which shapes may take one; its pad is s->pad), whose planes the
+ * kernels then read in place instead of copying x into them */
 void sparse_conv_forward(const struct conv_shape *s, struct sparse_weights *sw,
-                         const float *x, const float *w, const float *bias,
-                         const float *residual, float *y, int threads);
-/* as conv_residual_backward (dr NULL: conv_backward) */
+                         const float *x, const struct bordered_layout *x_layout, const float *w,
+                         const float *bias, const float *residual, float *y, int threads);
+/* as conv_residual_backward (dr NULL: conv_backward); x_layout as forward's */
 void sparse_conv_backward(const struct conv_shape *s, struct sparse_weights *sw, const float *x,
-                          const float *w, const float *dy, float *dx, enum grad_write dx_write,
-                          float *dw, float *dbias, float *dr, enum grad_write dr_write,
-                          int threads);
+                          const struct bordered_layout *x_layout, const float *w,
+                          const float *dy, float *dx, enum grad_write dx_write, float *dw,
+                          float *dbias, float *dr, enum grad_write dr_write, int threads);
+/* whether the convolution can read its input bordered: stride 1, pad at most
+ * kernel - 1 (the shared-border planes of sparse_conv_flat.c) */
+int sparse_conv_reads_bordered(const struct conv_shape *s);
+/* the channel stride of a bordered input for s->batch images: their planes
+ * and the zeros the kernels read past the last one (and not a multiple of
+ * 4 KiB: channels that many pages apart would share L1 sets) */
+size_t sparse_conv_bordered_stride(const struct conv_shape *s);
 /* image ranges of the convolution's weight gradient for a thread count */
 int sparse_conv_slot_tasks(int threads);
 

@@ -31,7 +31,7 @@ static double bn_train_loss(void *ctx)
     struct bn_case *c = ctx;
     batchnorm_forward_train(c->channels, c->m, c->x, c->gamma, c->beta, c->y, c->saved_mean,
                             c->saved_invstd, c->running_mean, c->running_var, BN_MOMENTUM,
-                            BN_EPS);
+                            BN_EPS, NULL);
     return weighted_sum(c->y, c->r, (size_t)c->channels * c->m);
 }
 
@@ -184,7 +184,7 @@ static void check_eval(int relu)
     if (relu)
         relu_in_place(want, n);
     (relu ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
-        c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y);
+        c.channels, c.m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y, NULL);
     expect_close(relu ? "batchnorm+relu eval y" : "batchnorm eval y", c.y, want, n,
                  FORWARD_TOLERANCE);
     guarded_free(want);
@@ -203,7 +203,7 @@ static double bn_relu_train_loss(void *ctx)
     struct bn_case *c = ctx;
     batchnorm_relu_forward_train(c->channels, c->m, c->x, c->gamma, c->beta, c->y,
                                  c->saved_mean, c->saved_invstd, c->running_mean, c->running_var,
-                                 BN_MOMENTUM, BN_EPS);
+                                 BN_MOMENTUM, BN_EPS, NULL);
     return weighted_sum(c->y, c->r, (size_t)c->channels * c->m);
 }
 
@@ -305,3 +305,56 @@ Test(layers, batchnorm_relu_train_backward)
     bn_case_free(&c);
 }
 
+/* The forwards writing the sparse convolutions' bordered layout (layers.h):
+ * each value where the layout puts it, bit for bit the plain output, and
+ * nothing else written (a sentinel elsewhere survives) */
+Test(layers, batchnorm_writes_the_bordered_layout)
+{
+    enum { C = 3, N = 2, H = 5, W = 4, PAD = 1 };
+    const size_t m = (size_t)N * H * W, wq = W + PAD, pq = (H + PAD) * wq;
+    const struct bordered_layout l = {H, W, PAD, N * pq + 9};
+    struct rng rng = test_stream();
+    for (int mode = 0; mode < 4; mode++) { /* train / eval, without / with the ReLU */
+        struct bn_case c = bn_case_new(&rng, C, m);
+        float *b = guarded_floats(C * l.channel_stride, "bordered y");
+        for (size_t i = 0; i < C * l.channel_stride; i++)
+            b[i] = 7.0f;
+        float *mean = guarded_floats(C, "running mean copy"), *var = guarded_floats(C, "var");
+        memcpy(mean, c.running_mean, sizeof(float) * C);
+        memcpy(var, c.running_var, sizeof(float) * C);
+        void (*train)(int, size_t, const float *, const float *, const float *, float *, float *,
+                      float *, float *, float *, float, float, const struct bordered_layout *) =
+            mode & 1 ? batchnorm_relu_forward_train : batchnorm_forward_train;
+        void (*eval)(int, size_t, const float *, const float *, const float *, const float *,
+                     const float *, float, float *, const struct bordered_layout *) =
+            mode & 1 ? batchnorm_relu_forward_eval : batchnorm_forward_eval;
+        if (mode < 2) {
+            train(C, m, c.x, c.gamma, c.beta, c.y, c.saved_mean, c.saved_invstd, c.running_mean,
+                  c.running_var, BN_MOMENTUM, BN_EPS, NULL);
+            train(C, m, c.x, c.gamma, c.beta, b, c.saved_mean, c.saved_invstd, mean, var,
+                  BN_MOMENTUM, BN_EPS, &l);
+        } else {
+            eval(C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y, NULL);
+            eval(C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, b, &l);
+        }
+        size_t written = 0;
+        for (int ch = 0; ch < C; ch++)
+            for (int n = 0; n < N; n++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++) {
+                        const size_t at = ch * l.channel_stride + n * pq + (PAD + y) * wq + PAD + x;
+                        const float want = c.y[ch * m + ((size_t)n * H + y) * W + x];
+                        cr_expect(b[at] == want, "mode %d: value (%d, %d, %d, %d) is %g, not %g",
+                                  mode, ch, n, y, x, (double)b[at], (double)want);
+                        written++;
+                    }
+        size_t untouched = 0;
+        for (size_t i = 0; i < C * l.channel_stride; i++)
+            untouched += b[i] == 7.0f;
+        cr_expect_eq(untouched, C * l.channel_stride - written,
+                     "mode %d: %zu positions outside the values were written", mode,
+                     C * l.channel_stride - written - untouched);
+        GUARDED_FREE_ALL(b, mean, var);
+        bn_case_free(&c);
+    }
+}

@@ -82,6 +82,49 @@ struct conv_check {
     enum grad_write dx_write;
 };
 
+/* x in the bordered layout (layers.h), written as that layout's comment
+ * says, in a zeroed buffer of s's bordered stride per channel */
+static float *bordered_copy(const struct conv_shape *s, const float *x, struct bordered_layout *l)
+{
+    *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, sparse_conv_bordered_stride(s)};
+    const size_t hw = (size_t)s->in_h * s->in_w, wq = (size_t)s->in_w + s->pad;
+    const size_t pq = ((size_t)s->in_h + s->pad) * wq;
+    float *b = guarded_floats((size_t)s->in_c * l->channel_stride, "bordered x");
+    for (int c = 0; c < s->in_c; c++)
+        for (int n = 0; n < s->batch; n++)
+            for (int y = 0; y < s->in_h; y++)
+                for (int i = 0; i < s->in_w; i++)
+                    b[c * l->channel_stride + n * pq + (s->pad + y) * wq + s->pad + i] =
+                        x[(c * (size_t)s->batch + n) * hw + (size_t)y * s->in_w + i];
+    return b;
+}
+
+/* the sparse kernels reading x bordered, in place, give what they give on
+ * the plain x (the same sums in the same order: bit for bit) */
+static void check_bordered_input(const struct conv_shape *s, struct sparse_weights *sw,
+                                 const float *x, const float *w, const float *bias,
+                                 const float *r, const float *dy, struct conv_check k,
+                                 const float *y, const float *dx, const float *dw)
+{
+    const int threads = omp_get_max_threads();
+    const size_t nx = (size_t)s->in_c * s->batch * s->in_h * s->in_w;
+    const size_t ny = (size_t)s->out_c * s->batch * s->out_h * s->out_w;
+    const size_t nw = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
+    struct bordered_layout l;
+    float *xb = bordered_copy(s, x, &l);
+    float *yb = guarded_floats(ny, "bordered-input y");
+    float *dxb = gradient_buffer(nx, k.dx_write, "bordered-input dx");
+    float *dwb = guarded_gradient(nw, "bordered-input dw");
+    float *drb = k.residual ? guarded_gradient(ny, "bordered-input dr") : NULL;
+    sparse_conv_forward(s, sw, xb, &l, w, bias, r, yb, threads);
+    sparse_conv_backward(s, sw, xb, &l, w, dy, dxb, k.dx_write, dwb, NULL, drb, GRAD_ADD,
+                         threads);
+    cr_expect(memcmp(yb, y, sizeof(float) * ny) == 0, "forward on a bordered x differs");
+    cr_expect(memcmp(dxb, dx, sizeof(float) * nx) == 0, "input gradient (bordered x) differs");
+    cr_expect(memcmp(dwb, dw, sizeof(float) * nw) == 0, "weight gradient (bordered x) differs");
+    GUARDED_FREE_ALL(xb, yb, dxb, dwb, drb);
+}
+
 static void check_conv(struct conv_shape s, double density, struct conv_check k)
 {
     cr_assert_eq(conv_shape_resolve(&s), 0, "the test's convolution shape does not resolve");
@@ -106,7 +149,7 @@ static void check_conv(struct conv_shape s, double density, struct conv_check k)
         conv_residual_forward(&s, x, w, bias, r, y_dense, ws, threads);
     else
         conv_forward(&s, x, w, bias, y_dense, ws, threads);
-    sparse_conv_forward(&s, &sw, x, w, bias, r, y_sparse, threads);
+    sparse_conv_forward(&s, &sw, x, NULL, w, bias, r, y_sparse, threads);
     expect_close("forward", y_sparse, y_dense, ny, KERNEL_TOLERANCE);
 
     float *dx_d = gradient_buffer(nx, k.dx_write, "dense dx");
@@ -121,7 +164,7 @@ static void check_conv(struct conv_shape s, double density, struct conv_check k)
                                threads);
     else
         conv_backward(&s, x, w, dy, dx_d, k.dx_write, dw_d, db_d, ws, threads);
-    sparse_conv_backward(&s, &sw, x, w, dy, dx_s, k.dx_write, dw_s, db_s, dr_s, GRAD_ADD,
+    sparse_conv_backward(&s, &sw, x, NULL, w, dy, dx_s, k.dx_write, dw_s, db_s, dr_s, GRAD_ADD,
                          threads);
     expect_close("input gradient", dx_s, dx_d, nx, KERNEL_TOLERANCE);
     expect_weight_gradient("weight gradient", dw_s, dw_d, mask, nw);
@@ -129,6 +172,8 @@ static void check_conv(struct conv_shape s, double density, struct conv_check k)
         expect_close("bias gradient", db_s, db_d, (size_t)s.out_c, KERNEL_TOLERANCE);
     if (k.residual)
         expect_close("residual gradient", dr_s, dr_d, ny, KERNEL_TOLERANCE);
+    if (sparse_conv_reads_bordered(&s))
+        check_bordered_input(&s, &sw, x, w, bias, r, dy, k, y_sparse, dx_s, dw_s);
 
     sparse_weights_free(&sw);
     free(mask);
@@ -310,10 +355,10 @@ Test(sparse_kernels, conv_index_reused_across_batch_sizes)
         float *yd = guarded_floats(ny, "dense y"), *ys = guarded_floats(ny, "sparse y");
         float *dxd = guarded_floats(nx, "dense dx"), *dxs = guarded_floats(nx, "sparse dx");
         conv_forward(&s, x, w, NULL, yd, ws, threads);
-        sparse_conv_forward(&s, &sw, x, w, NULL, NULL, ys, threads);
+        sparse_conv_forward(&s, &sw, x, NULL, w, NULL, NULL, ys, threads);
         expect_close("forward", ys, yd, ny, KERNEL_TOLERANCE);
         conv_backward(&s, x, w, dy, dxd, GRAD_SET, NULL, NULL, ws, threads);
-        sparse_conv_backward(&s, &sw, x, w, dy, dxs, GRAD_SET, NULL, NULL, NULL, GRAD_ADD,
+        sparse_conv_backward(&s, &sw, x, NULL, w, dy, dxs, GRAD_SET, NULL, NULL, NULL, GRAD_ADD,
                              threads);
         expect_close("input gradient", dxs, dxd, nx, KERNEL_TOLERANCE);
         GUARDED_FREE_ALL(x, dy, ws, yd, ys, dxd, dxs);

@@ -112,10 +112,21 @@ static void phase_planes(const struct conv_shape *s, const struct geometry *g, c
 }
 
 /* floats between two input channels' planes as the kernels read them: the
- * block's copies, or a bordered input's channels */
-static size_t input_channel_floats(const struct geometry *g, const struct bordered_layout *xl)
+ * block's copies, or a bordered input's channels (which must be laid out for
+ * this convolution: a mismatch is the caller's bug, caught here) */
+static size_t input_channel_floats(const struct conv_shape *s, const struct geometry *g,
+                                   const struct bordered_layout *xl)
 {
-    return xl ? xl->channel_stride : (size_t)g->phases * g->block * g->pq;
+    if (!xl)
+        return (size_t)g->phases * g->block * g->pq;
+    if (!sparse_conv_reads_bordered(s) || xl->pad != s->pad || xl->h != s->in_h ||
+        xl->w != s->in_w || xl->channel_stride < (size_t)s->batch * g->pq + g->slack) {
+        fprintf(stderr, "dsrbench: a bordered input (%dx%d, pad %d, %zu floats a channel) "
+                        "does not fit the convolution (%dx%d, pad %d, %d images)\n",
+                xl->h, xl->w, xl->pad, xl->channel_stride, s->in_h, s->in_w, s->pad, s->batch);
+        exit(1);
+    }
+    return xl->channel_stride;
 }
 
 /* the planes of images [n0, n0 + m) as the kernels read them: copied into
@@ -337,7 +348,7 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
     float *scratch = thread_scratch(sw, &g, nt);
     struct taps t = tap_table(s, &g);
     const size_t op = (size_t)s->out_h * s->out_w;
-    struct sparse_rows rows = forward_rows(s, sw, w, &g, &t, input_channel_floats(&g, x_layout));
+    struct sparse_rows rows = forward_rows(s, sw, w, &g, &t, input_channel_floats(s, &g, x_layout));
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int task = 0; task < tasks; task++) {
         float *own = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -451,7 +462,7 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
     struct sparse_rows rows = input_gradient_rows(s, sw, w, &g, &t);
     /* the weight gradient reads the input planes where forward does */
     struct sparse_rows reads =
-        dw ? forward_rows(s, sw, w, &g, &t, input_channel_floats(&g, x_layout))
+        dw ? forward_rows(s, sw, w, &g, &t, input_channel_floats(s, &g, x_layout))
            : (struct sparse_rows){0};
 #pragma omp parallel num_threads(nt)
     {

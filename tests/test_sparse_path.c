@@ -113,6 +113,24 @@ Test(sparse_path, wrn_step_matches_dense_masked_path)
     method_fixture_free(&f);
 }
 
+/* A batch smaller than the capacity after a full one: the sparse kernels'
+ * in-place reads of bordered batch-norm outputs (net_plan.h) run past the
+ * batch's last image into planes the full batch left behind, and only the
+ * zero borders between may reach a real output. */
+Test(sparse_path, wrn_step_after_a_larger_batch)
+{
+    struct method_fixture f;
+    fixture(&f, "static", "wrn-10-1", 0.8);
+    cr_assert_eq(net_set_capacity(f.net, BATCH + 3), 0);
+    struct rng r = rng_stream(11, RNG_DATA_ORDER);
+    const struct activation *in = &f.net->acts[0];
+    fill_normal(&r, net_input(f.net), (size_t)in->c * in->h * in->w * (BATCH + 3));
+    f.net->kernels = NET_KERNELS_SPARSE;
+    net_forward(f.net, BATCH + 3, 1);
+    check_paths_agree(f.net);
+    method_fixture_free(&f);
+}
+
 /* a 5x5 convolution with bias; all active, then one weight per tensor */
 Test(sparse_path, lenet5_step_matches_at_extreme_densities)
 {

@@ -98,30 +98,32 @@ static inline void gradient_sums(const float *x, const float *dy, size_t m, floa
     *sum_g_xhat = total_gx;
 }
 
-/* channel c's output from its input xc: x * scale + shift (then the ReLU),
- * plainly at y + c * m or where the bordered layout puts each row */
+/* to[i] = from[i] * scale + shift (then the ReLU) for i < n */
+static inline void normalize_run(const float *from, float *to, size_t n, float scale,
+                                 float shift, int relu)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float v = from[i] * scale + shift;
+        to[i] = relu && v <= 0.0f ? 0.0f : v;
+    }
+}
+
+/* channel c's output from its input xc: plainly at y + c * m, or row by row
+ * where the bordered layout puts them */
 static inline void normalize_channel(const float *xc, size_t m, float scale, float shift,
                                      int relu, float *y, int c, const struct bordered_layout *yl)
 {
     if (!yl) {
-        float *yc = y + (size_t)c * m;
-        for (size_t i = 0; i < m; i++) {
-            const float v = xc[i] * scale + shift;
-            yc[i] = relu && v <= 0.0f ? 0.0f : v;
-        }
+        normalize_run(xc, y + (size_t)c * m, m, scale, shift, relu);
         return;
     }
     const size_t hw = (size_t)yl->h * yl->w, wq = (size_t)yl->w + yl->pad;
     const size_t pq = ((size_t)yl->h + yl->pad) * wq;
     for (size_t b = 0; b < m / hw; b++)
-        for (int r = 0; r < yl->h; r++) {
-            const float *from = xc + b * hw + (size_t)r * yl->w;
-            float *to = y + c * yl->channel_stride + b * pq + (yl->pad + r) * wq + yl->pad;
-            for (int i = 0; i < yl->w; i++) {
-                const float v = from[i] * scale + shift;
-                to[i] = relu && v <= 0.0f ? 0.0f : v;
-            }
-        }
+        for (int r = 0; r < yl->h; r++)
+            normalize_run(xc + b * hw + (size_t)r * yl->w,
+                          y + c * yl->channel_stride + b * pq + (yl->pad + r) * wq + yl->pad,
+                          (size_t)yl->w, scale, shift, relu);
 }
 
 static inline void forward_train(int channels, size_t m, const float *x, const float *gamma,
@@ -225,7 +227,7 @@ void batchnorm_forward_eval(int channels, size_t m, const float *x, const float 
 void batchnorm_relu_forward_eval(int channels, size_t m, const float *x, const float *gamma,
                                  const float *beta, const float *running_mean,
                                  const float *running_var, float eps, float *y,
-                            const struct bordered_layout *y_layout)
+                                 const struct bordered_layout *y_layout)
 {
     forward_eval(channels, m, x, gamma, beta, running_mean, running_var, eps, y, 1, y_layout);
 }

@@ -334,7 +334,7 @@ int net_set_capacity(struct net *net, int capacity)
             continue;
         const struct activation *a = &net->acts[i];
         const size_t plain = act_floats(a, capacity);
-        const size_t bordered = a->border_pad >= 0 ? (size_t)a->c * a->border.channel_stride : 0;
+        const size_t bordered = (size_t)a->c * a->border.channel_stride; /* 0: not planned */
         net->acts[i].data = xcalloc(plain > bordered ? plain : bordered, sizeof(float));
         if (net_gradient_needed(net, i)) /* gradients stay plain */
             net->acts[i].grad = xcalloc(plain, sizeof(float));

@@ -121,13 +121,13 @@ struct activation {
     float *data, *grad;
     int unwritten_grad; /* no layer's backward writes grad: zeroed by every backward */
     /* The sparse convolutions' zero-bordered layout (layers.h) for data:
-     * planned (border_pad >= 0, border.channel_stride for the capacity) when
-     * a batch norm writes this activation and only stride-1 convolutions
-     * that can read it bordered read it; used by a forward (bordered) while
-     * all of them run the sparse kernels (net_plan_layouts). data has room
-     * for either layout. */
+     * planned (border.channel_stride > 0, for the capacity; else 0) when a
+     * batch norm writes this activation and only stride-1 convolutions that
+     * can read it bordered read it; used by a forward (bordered) while all
+     * of them run the sparse kernels (net_plan_layouts). data has room for
+     * either layout. */
     struct bordered_layout border;
-    int border_pad, bordered;
+    int bordered;
 };
 
 struct net {

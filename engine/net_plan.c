@@ -150,7 +150,7 @@ void net_plan_borders(struct net *net, int capacity)
 {
     for (int a = 0; a < net->n_acts; a++) {
         struct activation *act = &net->acts[a];
-        act->border_pad = -1;
+        act->border = (struct bordered_layout){0};
         act->bordered = 0;
         if (a == 0 || a == net->n_acts - 1 || !batchnorm_writes(net, a))
             continue;
@@ -169,7 +169,6 @@ void net_plan_borders(struct net *net, int capacity)
         }
         if (!ok || pad < 0)
             continue;
-        act->border_pad = pad;
         act->border = (struct bordered_layout){act->h, act->w, pad,
                                                sparse_conv_bordered_stride(&first)};
     }
@@ -179,7 +178,7 @@ void net_plan_layouts(struct net *net)
 {
     for (int a = 0; a < net->n_acts; a++) {
         struct activation *act = &net->acts[a];
-        if (act->border_pad < 0)
+        if (!act->border.channel_stride)
             continue;
         int all_sparse = 1;
         for (int i = 0; i < net->n_layers && all_sparse; i++)

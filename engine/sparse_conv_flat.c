@@ -151,7 +151,7 @@ size_t sparse_conv_bordered_stride(const struct conv_shape *s)
 {
     const struct geometry g = geometry_of(s, 1);
     size_t stride = ((size_t)s->batch * g.pq + g.slack + 15) / 16 * 16;
-    if (stride % 1024 < 64) /* within 256 bytes of a multiple of 4 KiB */
+    if (stride % 1024 < 64) /* at most 256 bytes past a multiple of 4 KiB */
         stride += 128;
     return stride;
 }

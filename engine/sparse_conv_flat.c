@@ -119,7 +119,7 @@ static size_t input_channel_floats(const struct conv_shape *s, const struct geom
 {
     if (!xl)
         return (size_t)g->phases * g->block * g->pq;
-    if (!sparse_conv_reads_bordered(s) || xl->pad != s->pad || xl->h != s->in_h ||
+    if (!sparse_conv_flat_reads_bordered(s) || xl->pad != s->pad || xl->h != s->in_h ||
         xl->w != s->in_w || xl->channel_stride < (size_t)s->batch * g->pq + g->slack) {
         fprintf(stderr, "dsrbench: a bordered input (%dx%d, pad %d, %zu floats a channel) "
                         "does not fit the convolution (%dx%d, pad %d, %d images)\n",
@@ -142,9 +142,14 @@ static const float *input_planes(const struct conv_shape *s, const struct geomet
     return copy;
 }
 
-int sparse_conv_reads_bordered(const struct conv_shape *s)
+int sparse_conv_flat_reads_bordered(const struct conv_shape *s)
 {
     return s->stride == 1 && s->pad <= s->kernel - 1;
+}
+
+int sparse_conv_reads_bordered(const struct conv_shape *s)
+{
+    return sparse_conv_flat_reads_bordered(s) && !sparse_conv_lanes_fits(s);
 }
 
 size_t sparse_conv_bordered_stride(const struct conv_shape *s)
@@ -244,25 +249,6 @@ static float *thread_scratch(struct sparse_weights *sw, const struct geometry *g
     return scratch;
 }
 
-static struct sparse_rows rows_alloc(int rows, int groups, size_t nnz)
-{
-    struct sparse_rows r = {rows, groups, malloc(sizeof(int32_t) * ((size_t)rows * groups + 1)),
-                            malloc(sizeof(size_t) * (nnz ? nnz : 1)),
-                            malloc(sizeof(float) * (nnz ? nnz : 1))};
-    if (!r.start || !r.offset || !r.weight) {
-        fprintf(stderr, "dsrbench: out of memory in the sparse convolution\n");
-        exit(1);
-    }
-    return r;
-}
-
-static void free_rows(struct sparse_rows *r)
-{
-    free(r->start);
-    free(r->offset);
-    free(r->weight);
-}
-
 /* floats of source under one tile that sparse_rows_product may keep in L1:
  * 32 of the 48 KiB here, the rest for the output and the entries. Measured on
  * WRN-28-2 at 0.9 (1 thread, quiet): 32 KiB keeps the 32-channel 32x32
@@ -281,6 +267,18 @@ static int source_groups(int channels, size_t reach)
     return (int)(((size_t)channels + fit - 1) / fit);
 }
 
+/* where an entry reads the input planes: its channel's, then its tap's */
+struct flat_reach {
+    size_t channel;
+    const size_t *tap;
+};
+
+static size_t flat_offset(const void *ctx, int source, int tap)
+{
+    const struct flat_reach *r = ctx;
+    return (size_t)source * r->channel + r->tap[tap];
+}
+
 /* forward: one row per output channel, its active weights reading their
  * input channel's phase planes (channel_floats apart) at their tap, grouped
  * by input channel */
@@ -289,21 +287,9 @@ static struct sparse_rows forward_rows(const struct conv_shape *s, const struct 
                                        const struct taps *t, size_t channel_floats)
 {
     const size_t reach = (size_t)g->phases * ((size_t)((s->kernel - 1) / g->s) * (g->wq + 1));
-    const int groups = source_groups(s->in_c, reach);
-    const int per_group = (s->in_c + groups - 1) / groups;
-    struct sparse_rows r = rows_alloc(s->out_c, groups, sw->nnz);
-    for (int o = 0; o < s->out_c; o++) {
-        int32_t e = sw->row_start[o];
-        for (int q = 0; q < groups; q++) {
-            r.start[o * groups + q] = e;
-            for (; e < sw->row_start[o + 1] && sw->row_in[e] < (q + 1) * per_group; e++) {
-                r.offset[e] = (size_t)sw->row_in[e] * channel_floats + t->read[sw->row_tap[e]];
-                r.weight[e] = w[sw->row_pos[e]];
-            }
-        }
-    }
-    r.start[s->out_c * groups] = (int32_t)sw->nnz;
-    return r;
+    const struct flat_reach r = {channel_floats, t->read};
+    return sparse_rows_grouped(s->out_c, sw->row_start, sw->row_in, sw->row_tap, sw->row_pos,
+                               s->in_c, source_groups(s->in_c, reach), flat_offset, &r, w);
 }
 
 /* input gradient: one row per input channel and phase, the active weights of
@@ -317,7 +303,7 @@ static struct sparse_rows input_gradient_rows(const struct conv_shape *s,
     const int groups = source_groups(s->out_c, (size_t)g->mr * g->wq + g->mc);
     const int per_group = (s->out_c + groups - 1) / groups;
     const int phases = g->phases;
-    struct sparse_rows r = rows_alloc(s->in_c * phases, groups, sw->nnz);
+    struct sparse_rows r = sparse_rows_alloc(s->in_c * phases, groups, sw->nnz);
     int32_t j = 0;
     for (int c = 0; c < s->in_c; c++)
         for (int ph = 0; ph < phases; ph++) {
@@ -380,7 +366,7 @@ void sparse_conv_flat_forward(const struct conv_shape *s, struct sparse_weights 
             }
         }
     }
-    free_rows(&rows);
+    sparse_rows_free(&rows);
     free_taps(&t);
 }
 
@@ -493,7 +479,7 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
         if (dw)
             sparse_conv_reduce_slots(sw, tasks, dw);
     }
-    free_rows(&reads);
-    free_rows(&rows);
+    sparse_rows_free(&reads);
+    sparse_rows_free(&rows);
     free_taps(&t);
 }

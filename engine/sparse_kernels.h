@@ -11,7 +11,9 @@
  * input planes, shifted by the tap, as one flat loop over zero-bordered
  * copies of the planes (split into phases for strides; sparse_conv_flat.c),
  * or over the input itself when it comes in that layout (a batch norm
- * writes it so for convolutions that all read it sparse: net_plan.h). The
+ * writes it so for convolutions that all read it sparse: net_plan.h). On
+ * small stride-1 planes the planes hold 16 images side by side instead, in
+ * a vector's lanes, so that every load is aligned (sparse_conv_lanes.c). The
  * input gradient runs the same scheme over the transpose (per input channel), and
  * the weight gradient takes, for every active weight, the dot product of the
  * output-gradient plane with the shifted input plane. Work is split over
@@ -34,8 +36,9 @@ void sparse_conv_backward(const struct conv_shape *s, struct sparse_weights *sw,
                           const struct bordered_layout *x_layout, const float *w,
                           const float *dy, float *dx, enum grad_write dx_write, float *dw,
                           float *dbias, float *dr, enum grad_write dr_write, int threads);
-/* whether the convolution can read its input bordered: stride 1, pad at most
- * kernel - 1 (the shared-border planes of sparse_conv_flat.c) */
+/* whether the convolution reads its input bordered when given it so: stride
+ * 1, pad at most kernel - 1 (the shared-border planes of sparse_conv_flat.c),
+ * planes too large for the lanes kernels */
 int sparse_conv_reads_bordered(const struct conv_shape *s);
 /* the channel stride of a bordered input for s->batch images: their planes
  * and the zeros the kernels read past the last one (and not a multiple of

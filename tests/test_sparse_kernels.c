@@ -9,6 +9,7 @@
  * when a mask changes, weights without a mask kept dense. */
 #include <criterion/criterion.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "method_fixture.h"
 #include "net_kernels.h"
 #include "sparse.h"
+#include "sparse_conv_internal.h"
 #include "sparse_kernels.h"
 #include "testutil.h"
 
@@ -99,30 +101,89 @@ static float *bordered_copy(const struct conv_shape *s, const float *x, struct b
     return b;
 }
 
-/* the sparse kernels reading x bordered, in place, give what they give on
- * the plain x (the same sums in the same order: bit for bit) */
-static void check_bordered_input(const struct conv_shape *s, struct sparse_weights *sw,
-                                 const float *x, const float *w, const float *bias,
-                                 const float *r, const float *dy, struct conv_check k,
-                                 const float *y, const float *dx, const float *dw)
+/* what a kernel family computed on the test's inputs */
+struct conv_results {
+    float *y, *dx, *dw, *dr;
+};
+
+static void free_results(struct conv_results *r)
+{
+    GUARDED_FREE_ALL(r->y, r->dx, r->dw, r->dr);
+}
+
+enum family { FLAT, LANES };
+
+/* one kernel family called directly (sparse_conv_internal.h), whichever
+ * the entry points would pick for the shape; xl: x's bordered layout or NULL */
+static struct conv_results run_family(enum family f, const struct conv_shape *s,
+                                      struct sparse_weights *sw, const float *x,
+                                      const struct bordered_layout *xl, const float *w,
+                                      const float *bias, const float *r, const float *dy,
+                                      struct conv_check k)
 {
     const int threads = omp_get_max_threads();
     const size_t nx = (size_t)s->in_c * s->batch * s->in_h * s->in_w;
     const size_t ny = (size_t)s->out_c * s->batch * s->out_h * s->out_w;
     const size_t nw = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
-    struct bordered_layout l;
-    float *xb = bordered_copy(s, x, &l);
-    float *yb = guarded_floats(ny, "bordered-input y");
-    float *dxb = gradient_buffer(nx, k.dx_write, "bordered-input dx");
-    float *dwb = guarded_gradient(nw, "bordered-input dw");
-    float *drb = k.residual ? guarded_gradient(ny, "bordered-input dr") : NULL;
-    sparse_conv_forward(s, sw, xb, &l, w, bias, r, yb, threads);
-    sparse_conv_backward(s, sw, xb, &l, w, dy, dxb, k.dx_write, dwb, NULL, drb, GRAD_ADD,
-                         threads);
-    cr_expect(memcmp(yb, y, sizeof(float) * ny) == 0, "forward on a bordered x differs");
-    cr_expect(memcmp(dxb, dx, sizeof(float) * nx) == 0, "input gradient (bordered x) differs");
-    cr_expect(memcmp(dwb, dw, sizeof(float) * nw) == 0, "weight gradient (bordered x) differs");
-    GUARDED_FREE_ALL(xb, yb, dxb, dwb, drb);
+    struct conv_results o = {guarded_floats(ny, "family y"),
+                             gradient_buffer(nx, k.dx_write, "family dx"),
+                             guarded_gradient(nw, "family dw"),
+                             k.residual ? guarded_gradient(ny, "family dr") : NULL};
+#if SPARSE_CONV_LANES
+    if (f == LANES) {
+        sparse_conv_lanes_forward(s, sw, x, w, bias, r, o.y, threads);
+        sparse_conv_lanes_backward(s, sw, x, w, dy, o.dx, k.dx_write, o.dw, o.dr, GRAD_ADD,
+                                   threads);
+        return o;
+    }
+#endif
+    cr_assert_eq(f, FLAT, "the lanes kernels ran on a build without them");
+    sparse_conv_flat_forward(s, sw, x, xl, w, bias, r, o.y, threads);
+    sparse_conv_flat_backward(s, sw, x, xl, w, dy, o.dx, k.dx_write, o.dw, o.dr, GRAD_ADD,
+                              threads);
+    return o;
+}
+
+/* both kernel families, where they take the shape, against the dense
+ * kernels' results; and the flat kernels reading x bordered, in place, give
+ * what they give on the plain x (the same sums in the same order: bit for bit) */
+static void check_families(const struct conv_shape *s, struct sparse_weights *sw,
+                           const float *x, const float *w, const float *bias, const float *r,
+                           const float *dy, struct conv_check k, const uint8_t *mask,
+                           const struct conv_results *dense)
+{
+    const size_t nx = (size_t)s->in_c * s->batch * s->in_h * s->in_w;
+    const size_t ny = (size_t)s->out_c * s->batch * s->out_h * s->out_w;
+    const size_t nw = (size_t)s->out_c * s->in_c * s->kernel * s->kernel;
+    for (enum family f = FLAT; f <= LANES; f++) {
+        if (f == LANES && !sparse_conv_lanes_takes(s))
+            continue;
+        const char *name = f == LANES ? "lanes kernels" : "flat kernels";
+        char what[64];
+        struct conv_results o = run_family(f, s, sw, x, NULL, w, bias, r, dy, k);
+        snprintf(what, sizeof what, "%s: forward", name);
+        expect_close(what, o.y, dense->y, ny, KERNEL_TOLERANCE);
+        snprintf(what, sizeof what, "%s: input gradient", name);
+        expect_close(what, o.dx, dense->dx, nx, KERNEL_TOLERANCE);
+        snprintf(what, sizeof what, "%s: weight gradient", name);
+        expect_weight_gradient(what, o.dw, dense->dw, mask, nw);
+        snprintf(what, sizeof what, "%s: residual gradient", name);
+        if (k.residual)
+            expect_close(what, o.dr, dense->dr, ny, KERNEL_TOLERANCE);
+        if (f == FLAT && sparse_conv_flat_reads_bordered(s)) {
+            struct bordered_layout l;
+            float *xb = bordered_copy(s, x, &l);
+            struct conv_results b = run_family(FLAT, s, sw, xb, &l, w, bias, r, dy, k);
+            cr_expect(memcmp(b.y, o.y, sizeof(float) * ny) == 0, "forward on a bordered x differs");
+            cr_expect(memcmp(b.dx, o.dx, sizeof(float) * nx) == 0,
+                      "input gradient (bordered x) differs");
+            cr_expect(memcmp(b.dw, o.dw, sizeof(float) * nw) == 0,
+                      "weight gradient (bordered x) differs");
+            free_results(&b);
+            guarded_free(xb);
+        }
+        free_results(&o);
+    }
 }
 
 static void check_conv(struct conv_shape s, double density, struct conv_check k)
@@ -172,8 +233,8 @@ static void check_conv(struct conv_shape s, double density, struct conv_check k)
         expect_close("bias gradient", db_s, db_d, (size_t)s.out_c, KERNEL_TOLERANCE);
     if (k.residual)
         expect_close("residual gradient", dr_s, dr_d, ny, KERNEL_TOLERANCE);
-    if (sparse_conv_reads_bordered(&s))
-        check_bordered_input(&s, &sw, x, w, bias, r, dy, k, y_sparse, dx_s, dw_s);
+    const struct conv_results dense = {y_dense, dx_d, dw_d, dr_d};
+    check_families(&s, &sw, x, w, bias, r, dy, k, mask, &dense);
 
     sparse_weights_free(&sw);
     free(mask);
@@ -281,6 +342,19 @@ Test(sparse_kernels, conv_many_channels_in_source_groups)
     check_conv_all((struct conv_shape){.batch = 3, .in_c = 64, .in_h = 9, .in_w = 9, .out_c = 72,
                                        .kernel = 3, .stride = 2, .pad = 1},
                    (struct conv_check){.bias = 1});
+}
+
+/* the lanes kernels' groups of 16 images (sparse_conv_lanes.c): three, the
+ * last of 5 images, on rows of 19 positions (tiles of 8, 8 and 3, transposes
+ * of 16 and 3 columns); and more groups than tasks, a task taking two */
+Test(sparse_kernels, conv_lanes_image_groups)
+{
+    check_conv_all((struct conv_shape){.batch = 37, .in_c = 5, .in_h = 6, .in_w = 19, .out_c = 4,
+                                       .kernel = 3, .stride = 1, .pad = 1},
+                   (struct conv_check){.residual = 1, .bias = 1});
+    check_conv((struct conv_shape){.batch = 150, .in_c = 3, .in_h = 4, .in_w = 5, .out_c = 2,
+                                   .kernel = 3, .stride = 1, .pad = 0},
+               0.5, (struct conv_check){.dx_write = GRAD_ADD});
 }
 
 static void check_linear(int n, int in, int out, double density, enum grad_write dx_write)

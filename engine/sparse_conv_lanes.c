@@ -59,6 +59,12 @@ struct lanes_geometry {
     size_t x_floats, dy_floats, acc_floats, per_thread;
 };
 
+/* output rows a transpose out takes at once: 16 positions' worth */
+static int rows_per_pass(int w)
+{
+    return w < LANES ? LANES / w : 1;
+}
+
 /* floats of a channel's planes, not a whole number of 4 KiB pages apart */
 static size_t channel_floats(int h, int w)
 {
@@ -78,9 +84,12 @@ static struct lanes_geometry lanes_geometry_of(const struct conv_shape *s)
     g.dy_channel = channel_floats(g.ohp, g.owp);
     g.x_floats = (size_t)s->in_c * g.x_channel;
     g.dy_floats = (size_t)s->out_c * g.dy_channel;
-    const int row = s->in_w > s->out_w ? s->in_w : s->out_w;
-    const int channels = s->in_c > s->out_c ? s->in_c : s->out_c;
-    g.acc_floats = (size_t)channels * row * LANES;
+    const int in_span = rows_per_pass(s->in_w) * s->in_w;
+    const int out_span = rows_per_pass(s->out_w) * s->out_w;
+    g.acc_floats = ((size_t)s->in_c * in_span > (size_t)s->out_c * out_span
+                        ? (size_t)s->in_c * in_span
+                        : (size_t)s->out_c * out_span) *
+                   LANES;
     g.per_thread = g.x_floats + g.dy_floats + g.acc_floats;
     return g;
 }
@@ -116,48 +125,56 @@ static inline void transpose16(__m512 *r)
 
 /* planes [channels][hp][wp][16] of images n0 .. n0 + lanes - 1 of `from`
  * ([channels][batch][h][w]), at row and column offset `border`; lanes past
- * `lanes` are written zero, the border is left as it is (zero) */
+ * `lanes` are written zero, the border is left as it is (zero). Each
+ * transpose takes 16 consecutive positions of the planes, across rows when
+ * they are short (8x8: two rows a transpose instead of one half-empty). */
 static void to_lanes(const float *from, int channels, int batch, int h, int w, int n0,
                      int lanes, float *to, size_t to_channel, int wp, int border)
 {
     const size_t hw = (size_t)h * w;
     for (int c = 0; c < channels; c++)
-        for (int y = 0; y < h; y++)
-            for (int x0 = 0; x0 < w; x0 += LANES) {
-                const int cols = w - x0 < LANES ? w - x0 : LANES;
-                const __mmask16 m = (__mmask16)((1u << cols) - 1);
-                const float *src = from + ((size_t)c * batch + n0) * hw + (size_t)y * w + x0;
-                __m512 r[LANES];
-                for (int l = 0; l < LANES; l++)
-                    r[l] = l < lanes ? _mm512_maskz_loadu_ps(m, src + l * hw) : _mm512_setzero_ps();
-                transpose16(r);
-                float *dst =
-                    to + c * to_channel + ((size_t)(y + border) * wp + x0 + border) * LANES;
-                for (int q = 0; q < cols; q++)
-                    _mm512_store_ps(dst + q * LANES, r[q]);
+        for (size_t p0 = 0; p0 < hw; p0 += LANES) {
+            const int count = hw - p0 < LANES ? (int)(hw - p0) : LANES;
+            const __mmask16 m = (__mmask16)((1u << count) - 1);
+            const float *src = from + ((size_t)c * batch + n0) * hw + p0;
+            __m512 r[LANES];
+            for (int l = 0; l < LANES; l++)
+                r[l] = l < lanes ? _mm512_maskz_loadu_ps(m, src + l * hw) : _mm512_setzero_ps();
+            transpose16(r);
+            int y = (int)(p0 / w), x = (int)(p0 % w);
+            for (int q = 0; q < count; q++) {
+                _mm512_store_ps(to + c * to_channel +
+                                    ((size_t)(y + border) * wp + x + border) * LANES,
+                                r[q]);
+                if (++x == w) {
+                    x = 0;
+                    y++;
+                }
             }
+        }
 }
 
-/* one output row of every channel, acc[channel][w][16], into `to`
- * ([channels][batch][h][w]) row y of images n0 .. n0 + lanes - 1: set, or
- * added, plus bias[channel] and the same row of `residual` when given */
-static void from_lanes(const float *acc, int channels, int batch, int h, int w, int y, int n0,
-                       int lanes, const float *bias, const float *residual, float *to,
-                       enum grad_write write)
+/* output rows y0 .. y0 + rows - 1 of every channel, acc[channel][rows * w][16],
+ * into `to` ([channels][batch][h][w]) for images n0 .. n0 + lanes - 1: set,
+ * or added, plus bias[channel] and the same part of `residual` when given
+ * (16 consecutive positions a transpose, across rows as to_lanes) */
+static void from_lanes(const float *acc, int channels, int batch, int h, int w, int y0,
+                       int rows, int n0, int lanes, const float *bias, const float *residual,
+                       float *to, enum grad_write write)
 {
-    const size_t hw = (size_t)h * w;
+    const size_t hw = (size_t)h * w, span = (size_t)rows * w;
     for (int c = 0; c < channels; c++) {
         const __m512 b = _mm512_set1_ps(bias ? bias[c] : 0.0f);
-        for (int x0 = 0; x0 < w; x0 += LANES) {
-            const int cols = w - x0 < LANES ? w - x0 : LANES;
-            const __mmask16 m = (__mmask16)((1u << cols) - 1);
+        for (size_t p0 = 0; p0 < span; p0 += LANES) {
+            const int count = span - p0 < LANES ? (int)(span - p0) : LANES;
+            const __mmask16 m = (__mmask16)((1u << count) - 1);
             __m512 r[LANES];
             for (int q = 0; q < LANES; q++)
                 r[q] = _mm512_setzero_ps();
-            for (int q = 0; q < cols; q++)
-                r[q] = _mm512_load_ps(acc + ((size_t)c * w + x0 + q) * LANES);
+            for (int q = 0; q < count; q++)
+                r[q] = _mm512_load_ps(acc + ((size_t)c * span + p0 + q) * LANES);
             transpose16(r);
-            const size_t at = ((size_t)c * batch + n0) * hw + (size_t)y * w + x0;
+            const size_t at = ((size_t)c * batch + n0) * hw + (size_t)y0 * w + p0;
             for (int l = 0; l < lanes; l++) {
                 __m512 v = _mm512_add_ps(r[l], b);
                 if (residual)
@@ -195,15 +212,16 @@ static inline __attribute__((always_inline)) void row_tile(const struct sparse_r
 
 /* every row of sr along one row of positions: tile by tile (x0 .. x0 + T -
  * 1), group by group of source channels (their windows under the tile stay
- * in L1 while every row reads them), into acc[row][x][16] (w positions) */
-static void rows_along(const struct sparse_rows *sr, const float *src, int w, float *acc)
+ * in L1 while every row reads them), into acc[row * acc_row + x * 16] */
+static void rows_along(const struct sparse_rows *sr, const float *src, int w, float *acc,
+                       size_t acc_row)
 {
     for (int x0 = 0; x0 < w; x0 += TILE) {
         const int T = w - x0 < TILE ? w - x0 : TILE;
         const float *at = src + (size_t)x0 * LANES;
         for (int q = 0; q < sr->groups; q++)
             for (int r = 0; r < sr->rows; r++) {
-                float *out = acc + ((size_t)r * w + x0) * LANES;
+                float *out = acc + r * acc_row + (size_t)x0 * LANES;
                 switch (T) {
                 case 8: row_tile(sr, r, q, at, out, 8); break;
                 case 7: row_tile(sr, r, q, at, out, 7); break;
@@ -291,6 +309,7 @@ void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights
     const int nt = sparse_conv_threads(s, sw, threads);
     float *scratch = lanes_scratch(sw, &g, nt);
     struct sparse_rows rows = forward_rows(s, sw, w, &g);
+    const int pass = rows_per_pass(s->out_w);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int task = 0; task < tasks; task++) {
         float *planes = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -299,9 +318,13 @@ void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights
             const int n0 = gr * LANES, lanes = s->batch - n0 < LANES ? s->batch - n0 : LANES;
             to_lanes(x, s->in_c, s->batch, s->in_h, s->in_w, n0, lanes, planes, g.x_channel,
                      g.wp, s->pad);
-            for (int oy = 0; oy < s->out_h; oy++) {
-                rows_along(&rows, planes + (size_t)oy * g.wp * LANES, s->out_w, acc);
-                from_lanes(acc, s->out_c, s->batch, s->out_h, s->out_w, oy, n0, lanes, bias,
+            for (int oy = 0; oy < s->out_h; oy += pass) {
+                const int n = s->out_h - oy < pass ? s->out_h - oy : pass;
+                for (int j = 0; j < n; j++)
+                    rows_along(&rows, planes + (size_t)(oy + j) * g.wp * LANES, s->out_w,
+                               acc + (size_t)j * s->out_w * LANES,
+                               (size_t)n * s->out_w * LANES);
+                from_lanes(acc, s->out_c, s->batch, s->out_h, s->out_w, oy, n, n0, lanes, bias,
                            residual, y, GRAD_SET);
             }
         }
@@ -364,6 +387,7 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
     const size_t nnz = sw->nnz, op = (size_t)s->out_h * s->out_w;
     struct sparse_rows rows = dx ? input_gradient_rows(s, sw, w, &g) : (struct sparse_rows){0};
     struct sparse_rows reads = dw ? forward_rows(s, sw, w, &g) : (struct sparse_rows){0};
+    const int pass = rows_per_pass(s->in_w);
 #pragma omp parallel num_threads(nt)
     {
         float *planes = scratch + (size_t)omp_get_thread_num() * g.per_thread;
@@ -385,10 +409,14 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
                              g.x_channel, g.wp, s->pad);
                     group_weight_gradient(s, sw, &reads, &g, planes, dyl, slot);
                 }
-                for (int iy = 0; dx && iy < s->in_h; iy++) {
-                    rows_along(&rows, dyl + (size_t)iy * g.owp * LANES, s->in_w, acc);
-                    from_lanes(acc, s->in_c, s->batch, s->in_h, s->in_w, iy, n0, lanes, NULL,
-                               NULL, dx, dx_write);
+                for (int iy = 0; dx && iy < s->in_h; iy += pass) {
+                    const int n = s->in_h - iy < pass ? s->in_h - iy : pass;
+                    for (int j = 0; j < n; j++)
+                        rows_along(&rows, dyl + (size_t)(iy + j) * g.owp * LANES, s->in_w,
+                                   acc + (size_t)j * s->in_w * LANES,
+                                   (size_t)n * s->in_w * LANES);
+                    from_lanes(acc, s->in_c, s->batch, s->in_h, s->in_w, iy, n, n0, lanes,
+                               NULL, NULL, dx, dx_write);
                 }
             }
         }

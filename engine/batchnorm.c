@@ -5,6 +5,7 @@
  * channel's block (up to a few hundred KiB) stays in cache across the passes
  * over it. */
 #include "layers.h"
+#include "lanes.h"
 #include "parallel.h"
 
 #include <math.h>
@@ -108,13 +109,70 @@ static inline void normalize_run(const float *from, float *to, size_t n, float s
     }
 }
 
-/* channel c's output from its input xc: plainly at y + c * m, or row by row
- * where the bordered layout puts them */
+/* a channel's output in the lanes layout (layers.h) from its plain input
+ * xc of m / (h w) images: 16 positions of 16 images at a time, normalized,
+ * transposed (lanes.h) and stored; images past the batch zero */
+static void normalize_lanes(const float *xc, size_t m, float scale, float shift, int relu,
+                            float *yc, const struct bordered_layout *yl)
+{
+    const size_t hw = (size_t)yl->h * yl->w;
+    const int batch = (int)(m / hw), wp = yl->w + 2 * yl->pad, pad = yl->pad;
+#if defined(__AVX512F__)
+    const __m512 k = _mm512_set1_ps(scale), b = _mm512_set1_ps(shift), zero = _mm512_setzero_ps();
+    for (int n0 = 0; n0 < batch; n0 += LANES) {
+        const int lanes = batch - n0 < LANES ? batch - n0 : LANES;
+        float *group = yc + (size_t)(n0 / LANES) * yl->group_stride;
+        for (size_t p0 = 0; p0 < hw; p0 += LANES) {
+            const int count = hw - p0 < LANES ? (int)(hw - p0) : LANES;
+            const __mmask16 mask = (__mmask16)((1u << count) - 1);
+            __m512 r[LANES];
+            for (int l = 0; l < LANES; l++)
+                r[l] = zero;
+            for (int l = 0; l < lanes; l++) {
+                /* normalize_run's expression: a multiply, then an add */
+                const __m512 v = _mm512_add_ps(
+                    _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, xc + (n0 + l) * hw + p0), k), b);
+                r[l] = relu ? _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LE_OQ), zero)
+                            : v;
+            }
+            transpose16(r);
+            int y = (int)(p0 / yl->w), x = (int)(p0 % yl->w);
+            for (int q = 0; q < count; q++) {
+                _mm512_store_ps(group + ((size_t)(pad + y) * wp + pad + x) * LANES, r[q]);
+                if (++x == yl->w) {
+                    x = 0;
+                    y++;
+                }
+            }
+        }
+    }
+#else
+    for (int n = 0; n < batch; n++) {
+        float *group = yc + (size_t)(n / LANES) * yl->group_stride + n % LANES;
+        for (size_t p = 0; p < hw; p++) {
+            const float v = xc[n * hw + p] * scale + shift;
+            group[((size_t)(pad + p / yl->w) * wp + pad + p % yl->w) * LANES] =
+                relu && v <= 0.0f ? 0.0f : v;
+        }
+    }
+    for (int n = batch; n % LANES; n++) /* the last group's lanes past the batch */
+        for (size_t p = 0; p < hw; p++)
+            yc[(size_t)(n / LANES) * yl->group_stride +
+               ((size_t)(pad + p / yl->w) * wp + pad + p % yl->w) * LANES + n % LANES] = 0.0f;
+#endif
+}
+
+/* channel c's output from its input xc: plainly at y + c * m, or where the
+ * bordered layout puts them (flat: row by row; lanes: transposed) */
 static inline void normalize_channel(const float *xc, size_t m, float scale, float shift,
                                      int relu, float *y, int c, const struct bordered_layout *yl)
 {
     if (!yl) {
         normalize_run(xc, y + (size_t)c * m, m, scale, shift, relu);
+        return;
+    }
+    if (yl->group_stride) {
+        normalize_lanes(xc, m, scale, shift, relu, y + c * yl->channel_stride, yl);
         return;
     }
     const size_t hw = (size_t)yl->h * yl->w, wq = (size_t)yl->w + yl->pad;

@@ -23,16 +23,23 @@ enum grad_write {
     GRAD_SET, /* dx = contribution */
 };
 
-/* An activation in the sparse convolutions' zero-bordered layout
- * (sparse_kernels.h) instead of the plain [channel][image][h][w]: image b of
- * channel c starts at c * channel_stride + b * (h + pad) * (w + pad), its
- * value (y, x) at row pad + y, column pad + x of that (h + pad) x (w + pad)
- * plane, and everything else is zero (neighbouring rows and images share
- * their borders; the channel's last image is followed by zeros). Writers
- * write the values only: the borders stay as the buffer was zeroed. */
+/* An activation in one of the sparse convolutions' zero-bordered layouts
+ * (sparse_kernels.h) instead of the plain [channel][image][h][w].
+ * Flat (group_stride 0): image b of channel c starts at c * channel_stride +
+ * b * (h + pad) * (w + pad), its value (y, x) at row pad + y, column pad + x
+ * of that (h + pad) x (w + pad) plane, and everything else is zero
+ * (neighbouring rows and images share their borders; the channel's last
+ * image is followed by zeros).
+ * Lanes (group_stride > 0; AVX-512 builds): images in groups of 16 side by
+ * side, image 16 g + l's value (y, x) of channel c at c * channel_stride +
+ * g * group_stride + ((pad + y) * (w + 2 pad) + pad + x) * 16 + l, the
+ * border around each group's (h + 2 pad) x (w + 2 pad) positions zero, and
+ * the lanes of a batch's last group past its last image zero too; 64-byte
+ * aligned.
+ * Writers write the values only: the borders stay as the buffer was zeroed. */
 struct bordered_layout {
     int h, w, pad;
-    size_t channel_stride;
+    size_t channel_stride, group_stride;
 };
 
 struct conv_shape {

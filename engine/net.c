@@ -21,6 +21,19 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+/* n floats, zeroed and 64-byte aligned (whole cache lines: the lanes layout's
+ * vectors, layers.h) */
+static float *aligned_floats(size_t n)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float)) != 0) {
+        fprintf(stderr, "dsrbench: out of memory allocating %zu floats\n", n);
+        exit(1);
+    }
+    memset(p, 0, (n ? n : 1) * sizeof(float));
+    return p;
+}
+
 struct net *net_create(int in_c, int in_h, int in_w)
 {
     struct net *net = xcalloc(1, sizeof *net);
@@ -335,7 +348,7 @@ int net_set_capacity(struct net *net, int capacity)
         const struct activation *a = &net->acts[i];
         const size_t plain = act_floats(a, capacity);
         const size_t bordered = (size_t)a->c * a->border.channel_stride; /* 0: not planned */
-        net->acts[i].data = xcalloc(plain > bordered ? plain : bordered, sizeof(float));
+        net->acts[i].data = aligned_floats(plain > bordered ? plain : bordered);
         if (net_gradient_needed(net, i)) /* gradients stay plain */
             net->acts[i].grad = xcalloc(plain, sizeof(float));
     }

@@ -120,12 +120,13 @@ struct activation {
      * grad: also NULL when backward needs none (net_gradient_needed) */
     float *data, *grad;
     int unwritten_grad; /* no layer's backward writes grad: zeroed by every backward */
-    /* The sparse convolutions' zero-bordered layout (layers.h) for data:
-     * planned (border.channel_stride > 0, for the capacity; else 0) when a
-     * batch norm writes this activation and only stride-1 convolutions that
-     * can read it bordered read it; used by a forward (bordered) while all
-     * of them run the sparse kernels (net_plan_layouts). data has room for
-     * either layout. */
+    /* One of the sparse convolutions' zero-bordered layouts (layers.h:
+     * flat, or lanes when border.group_stride > 0) for data: planned
+     * (border.channel_stride > 0, for the capacity; else 0) when a batch
+     * norm writes this activation and only convolutions that can read it in
+     * that layout read it; used by a forward (bordered) while all of them
+     * run the sparse kernels (net_plan_layouts). data (64-byte aligned) has
+     * room for either its plain or its bordered layout. */
     struct bordered_layout border;
     int bordered;
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lanes.h"
 #include "net_kernels.h"
 #include "net_shapes.h"
 #include "sparse_kernels.h"
@@ -154,23 +155,33 @@ void net_plan_borders(struct net *net, int capacity)
         act->bordered = 0;
         if (a == 0 || a == net->n_acts - 1 || !batchnorm_writes(net, a))
             continue;
-        int pad = -1, ok = 1;
+        /* every reader a sparse-eligible convolution with the same pad that
+         * reads the flat layout, or every one that reads the lanes layout */
+        int pad = -1, flat = 1, lanes = 1;
         struct conv_shape first = {0};
-        for (int i = 0; i < net->n_layers && ok; i++) {
+        for (int i = 0; i < net->n_layers && (flat || lanes); i++) {
             const struct layer *l = &net->layers[i];
             if (!reads(l, a))
                 continue;
             const struct conv_shape s = conv_shape_of(net, l, capacity);
-            ok = l->kind == LAYER_CONV && l->in == a && l->weight->sparse_eligible &&
-                 sparse_conv_reads_bordered(&s) && (pad < 0 || pad == l->pad);
+            const int ok = l->kind == LAYER_CONV && l->in == a && l->weight->sparse_eligible &&
+                           (pad < 0 || pad == l->pad);
+            flat = flat && ok && sparse_conv_reads_bordered(&s);
+            lanes = lanes && ok && sparse_conv_reads_lanes(&s);
             if (pad < 0)
                 first = s;
             pad = l->pad;
         }
-        if (!ok || pad < 0)
+        if (pad < 0 || !(flat || lanes))
             continue;
-        act->border = (struct bordered_layout){act->h, act->w, pad,
-                                               sparse_conv_bordered_stride(&first)};
+        if (lanes) {
+            const size_t group = sparse_conv_lanes_group_stride(&first);
+            const size_t groups = ((size_t)capacity + LANES - 1) / LANES;
+            act->border = (struct bordered_layout){act->h, act->w, pad, groups * group, group};
+        } else {
+            act->border = (struct bordered_layout){act->h, act->w, pad,
+                                                   sparse_conv_bordered_stride(&first), 0};
+        }
     }
 }
 

@@ -6,9 +6,10 @@
  *   gradient writes: in backward order, the first layer to write an
  *   activation's gradient stores it (GRAD_SET), later ones add, so no buffer
  *   needs zeroing at the start of backward.
- *   borders (net_plan_borders): which activations may be kept in the sparse
- *   convolutions' zero-bordered layout, so that those read them in place
- *   instead of copying them into planes of their own. */
+ *   borders (net_plan_borders): which activations may be kept in one of the
+ *   sparse convolutions' zero-bordered layouts (flat, or 16 images in a
+ *   vector's lanes: layers.h), so that those read them in place instead of
+ *   copying them into planes of their own. */
 #ifndef DSRBENCH_NET_PLAN_H
 #define DSRBENCH_NET_PLAN_H
 #include "net.h"

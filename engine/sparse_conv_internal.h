@@ -65,11 +65,14 @@ int sparse_conv_lanes_fits(const struct conv_shape *s);
 int sparse_conv_flat_reads_bordered(const struct conv_shape *s);
 #if defined(__AVX512F__)
 #define SPARSE_CONV_LANES 1
+/* x_layout: NULL, or x's lanes layout (layers.h), read in place */
 void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights *sw,
-                               const float *x, const float *w, const float *bias,
-                               const float *residual, float *y, int threads);
+                               const float *x, const struct bordered_layout *x_layout,
+                               const float *w, const float *bias, const float *residual,
+                               float *y, int threads);
 void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weights *sw,
-                                const float *x, const float *w, const float *dy, float *dx,
+                                const float *x, const struct bordered_layout *x_layout,
+                                const float *w, const float *dy, float *dx,
                                 enum grad_write dx_write, float *dw, float *dr,
                                 enum grad_write dr_write, int threads);
 #else

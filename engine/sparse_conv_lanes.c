@@ -11,7 +11,10 @@
  * aligned, 85 straddling). The price is the transposes in and out, which
  * cost little on small planes and a lot on 32x32 ones, where the 16 images'
  * planes sit a whole number of 4 KiB pages apart (sparse_conv_lanes_fits
- * picks by that measurement). Lanes past the batch's end stay zero.
+ * picks by that measurement). Lanes past the batch's end stay zero. An
+ * input that a batch norm writes and only such convolutions read comes in
+ * that layout already (layers.h, net_plan.h): they read it in place,
+ * forward and weight gradient.
  *
  * Forward: an output tile is up to 8 consecutive positions of one output row
  * (8 vectors), summed over the output channel's active weights in
@@ -25,14 +28,14 @@
  * slot, parallel.h's determinism). */
 #include "sparse_conv_internal.h"
 
+#include "lanes.h"
+
 #if defined(__AVX512F__)
-#include <immintrin.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LANES 16
 #define TILE 8
 /* floats of input windows under one tile that a channel group keeps in L1 */
 #define L1_WINDOW_FLOATS 12288
@@ -45,9 +48,12 @@ int sparse_conv_lanes_takes(const struct conv_shape *s)
 int sparse_conv_lanes_fits(const struct conv_shape *s)
 {
     /* measured at sparsity 0.9, batch 100, 1 thread, forward with both
-     * transposes against the flat kernels with their copies: 8x8 (128
-     * channels) 3.0-3.3 against 4.4-4.7 ms, 16x16 (64) 4.3-4.4 against
-     * 4.2-4.5, 32x32 (32) 5.3-6.8 against 4.6-4.9 */
+     * transposes against the flat kernels with their copies (a one-layer
+     * harness): 8x8 (128 channels) 3.0-3.3 against 4.4-4.7 ms, 16x16 (64)
+     * 4.3-4.4 against 4.2-4.5, 32x32 (32) 5.3-6.8 against 4.6-4.9; in
+     * WRN-28-2 the 16x16 stage lost on them (forward / backward 32.9-33.3 /
+     * 70.9-71.5 -> 38.7-39.2 / 76.8-78.5 ms: the flat kernels read batch
+     * norm's output in place there, net_plan.h) */
     return sparse_conv_lanes_takes(s) && s->out_h * s->out_w <= 100;
 }
 
@@ -92,35 +98,6 @@ static struct lanes_geometry lanes_geometry_of(const struct conv_shape *s)
                    LANES;
     g.per_thread = g.x_floats + g.dy_floats + g.acc_floats;
     return g;
-}
-
-/* in place: the 16 x 16 matrix r[row][lane] becomes its transpose */
-static inline void transpose16(__m512 *r)
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    /* u[4i + j], 128-bit lane L: column 4L + j of rows 4i .. 4i + 3 */
-    for (int j = 0; j < 4; j++) {
-        t[j] = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
-        t[4 + j] = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-        t[8 + j] = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
-        t[12 + j] = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
-    }
-    for (int j = 0; j < 4; j++) {
-        r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
-        r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
-        r[4 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
-        r[12 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xDD);
-    }
 }
 
 /* planes [channels][hp][wp][16] of images n0 .. n0 + lanes - 1 of `from`
@@ -266,11 +243,13 @@ static size_t lanes_offset(const void *ctx, int source, int tap)
 }
 
 /* forward (and the weight gradient's reads): a row per output channel, its
- * entries reading input channel c's planes at the tap (ky, kx) */
+ * entries reading input channel c's planes (channel floats apart) at the
+ * tap (ky, kx) */
 static struct sparse_rows forward_rows(const struct conv_shape *s, const struct sparse_weights *sw,
-                                       const float *w, const struct lanes_geometry *g)
+                                       const float *w, const struct lanes_geometry *g,
+                                       size_t channel)
 {
-    const struct lanes_reach reach = {s, g->x_channel, g->wp, 0};
+    const struct lanes_reach reach = {s, channel, g->wp, 0};
     return sparse_rows_grouped(s->out_c, sw->row_start, sw->row_in, sw->row_tap, sw->row_pos,
                                s->in_c, window_groups(s, s->in_c), lanes_offset, &reach, w);
 }
@@ -300,15 +279,55 @@ static float *lanes_scratch(struct sparse_weights *sw, const struct lanes_geomet
     return scratch + (LANES - ((uintptr_t)scratch / sizeof(float)) % LANES) % LANES;
 }
 
+/* floats between two input channels' planes as the kernels read them: the
+ * group's copies, or an input in the lanes layout (which must be laid out
+ * for this convolution: a mismatch is the caller's bug, caught here) */
+static size_t input_channel_floats(const struct conv_shape *s, const struct lanes_geometry *g,
+                                   const struct bordered_layout *xl)
+{
+    if (!xl)
+        return g->x_channel;
+    if (xl->group_stride != g->x_channel || xl->pad != s->pad || xl->h != s->in_h ||
+        xl->w != s->in_w || xl->channel_stride < (size_t)g->groups * g->x_channel) {
+        fprintf(stderr, "dsrbench: an input in the lanes layout (%dx%d, pad %d, %zu / %zu "
+                        "floats a group / channel) does not fit the convolution (%dx%d, pad "
+                        "%d, %d images)\n",
+                xl->h, xl->w, xl->pad, xl->group_stride, xl->channel_stride, s->in_h, s->in_w,
+                s->pad, s->batch);
+        exit(1);
+    }
+    return xl->channel_stride;
+}
+
+/* group gr's input planes as the kernels read them: transposed into
+ * `copy`, or in place when x comes in the lanes layout */
+static const float *input_planes(const struct conv_shape *s, const struct lanes_geometry *g,
+                                 const float *x, const struct bordered_layout *xl, int gr,
+                                 float *copy)
+{
+    if (xl)
+        return x + (size_t)gr * xl->group_stride;
+    const int n0 = gr * LANES, lanes = s->batch - n0 < LANES ? s->batch - n0 : LANES;
+    to_lanes(x, s->in_c, s->batch, s->in_h, s->in_w, n0, lanes, copy, g->x_channel, g->wp,
+             s->pad);
+    return copy;
+}
+
+size_t sparse_conv_lanes_group_stride(const struct conv_shape *s)
+{
+    return channel_floats(s->in_h + 2 * s->pad, s->in_w + 2 * s->pad);
+}
+
 void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights *sw,
-                               const float *x, const float *w, const float *bias,
-                               const float *residual, float *y, int threads)
+                               const float *x, const struct bordered_layout *x_layout,
+                               const float *w, const float *bias, const float *residual,
+                               float *y, int threads)
 {
     const struct lanes_geometry g = lanes_geometry_of(s);
     const int tasks = sw->slot_tasks < g.groups ? sw->slot_tasks : g.groups;
     const int nt = sparse_conv_threads(s, sw, threads);
     float *scratch = lanes_scratch(sw, &g, nt);
-    struct sparse_rows rows = forward_rows(s, sw, w, &g);
+    struct sparse_rows rows = forward_rows(s, sw, w, &g, input_channel_floats(s, &g, x_layout));
     const int pass = rows_per_pass(s->out_w);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int task = 0; task < tasks; task++) {
@@ -316,12 +335,11 @@ void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights
         float *acc = planes + g.x_floats + g.dy_floats;
         for (int gr = task; gr < g.groups; gr += tasks) {
             const int n0 = gr * LANES, lanes = s->batch - n0 < LANES ? s->batch - n0 : LANES;
-            to_lanes(x, s->in_c, s->batch, s->in_h, s->in_w, n0, lanes, planes, g.x_channel,
-                     g.wp, s->pad);
+            const float *xl = input_planes(s, &g, x, x_layout, gr, planes);
             for (int oy = 0; oy < s->out_h; oy += pass) {
                 const int n = s->out_h - oy < pass ? s->out_h - oy : pass;
                 for (int j = 0; j < n; j++)
-                    rows_along(&rows, planes + (size_t)(oy + j) * g.wp * LANES, s->out_w,
+                    rows_along(&rows, xl + (size_t)(oy + j) * g.wp * LANES, s->out_w,
                                acc + (size_t)j * s->out_w * LANES,
                                (size_t)n * s->out_w * LANES);
                 from_lanes(acc, s->out_c, s->batch, s->out_h, s->out_w, oy, n, n0, lanes, bias,
@@ -376,7 +394,8 @@ static void group_weight_gradient(const struct conv_shape *s, const struct spars
 }
 
 void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weights *sw,
-                                const float *x, const float *w, const float *dy, float *dx,
+                                const float *x, const struct bordered_layout *x_layout,
+                                const float *w, const float *dy, float *dx,
                                 enum grad_write dx_write, float *dw, float *dr,
                                 enum grad_write dr_write, int threads)
 {
@@ -386,7 +405,9 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
     float *scratch = lanes_scratch(sw, &g, nt);
     const size_t nnz = sw->nnz, op = (size_t)s->out_h * s->out_w;
     struct sparse_rows rows = dx ? input_gradient_rows(s, sw, w, &g) : (struct sparse_rows){0};
-    struct sparse_rows reads = dw ? forward_rows(s, sw, w, &g) : (struct sparse_rows){0};
+    struct sparse_rows reads =
+        dw ? forward_rows(s, sw, w, &g, input_channel_floats(s, &g, x_layout))
+           : (struct sparse_rows){0};
     const int pass = rows_per_pass(s->in_w);
 #pragma omp parallel num_threads(nt)
     {
@@ -404,11 +425,10 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
                               (size_t)lanes * op, dy, dr, dr_write);
                 to_lanes(dy, s->out_c, s->batch, s->out_h, s->out_w, n0, lanes, dyl,
                          g.dy_channel, g.owp, g.margin);
-                if (dw) {
-                    to_lanes(x, s->in_c, s->batch, s->in_h, s->in_w, n0, lanes, planes,
-                             g.x_channel, g.wp, s->pad);
-                    group_weight_gradient(s, sw, &reads, &g, planes, dyl, slot);
-                }
+                if (dw)
+                    group_weight_gradient(s, sw, &reads, &g,
+                                          input_planes(s, &g, x, x_layout, gr, planes), dyl,
+                                          slot);
                 for (int iy = 0; dx && iy < s->in_h; iy += pass) {
                     const int n = s->in_h - iy < pass ? s->in_h - iy : pass;
                     for (int j = 0; j < n; j++)
@@ -430,6 +450,12 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
 }
 
 #else
+
+size_t sparse_conv_lanes_group_stride(const struct conv_shape *s)
+{
+    (void)s;
+    return 0;
+}
 
 int sparse_conv_lanes_takes(const struct conv_shape *s)
 {

@@ -25,9 +25,10 @@
 #include "sparse_weights.h"
 
 /* residual and bias may be NULL; y = conv(x) + bias (+ residual). x_layout:
- * NULL when x is plain, else x's bordered layout (sparse_conv_reads_bordered
- * says which shapes may take one; its pad is s->pad), whose planes the
- * kernels then read in place instead of copying x into them */
+ * NULL when x is plain, else x's bordered layout, flat or lanes
+ * (sparse_conv_reads_bordered and sparse_conv_reads_lanes say which shapes
+ * may take which; its pad is s->pad), whose planes the kernels then read in
+ * place instead of copying x into them */
 void sparse_conv_forward(const struct conv_shape *s, struct sparse_weights *sw,
                          const float *x, const struct bordered_layout *x_layout, const float *w,
                          const float *bias, const float *residual, float *y, int threads);
@@ -44,6 +45,12 @@ int sparse_conv_reads_bordered(const struct conv_shape *s);
  * and the zeros the kernels read past the last one (and not a multiple of
  * 4 KiB: channels that many pages apart would share L1 sets) */
 size_t sparse_conv_bordered_stride(const struct conv_shape *s);
+/* whether the convolution reads its input in the lanes layout (layers.h)
+ * when given it so (the small stride-1 planes the lanes kernels take, an
+ * AVX-512 build), and that layout's floats per channel and group of 16
+ * images for it (0 without AVX-512) */
+int sparse_conv_reads_lanes(const struct conv_shape *s);
+size_t sparse_conv_lanes_group_stride(const struct conv_shape *s);
 /* image ranges of the convolution's weight gradient for a thread count */
 int sparse_conv_slot_tasks(int threads);
 

@@ -3,6 +3,7 @@
  * reference, backward against central finite differences of L = sum(y * r). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -312,7 +313,7 @@ Test(layers, batchnorm_writes_the_bordered_layout)
 {
     enum { C = 3, N = 2, H = 5, W = 4, PAD = 1 };
     const size_t m = (size_t)N * H * W, wq = W + PAD, pq = (H + PAD) * wq;
-    const struct bordered_layout l = {H, W, PAD, N * pq + 9};
+    const struct bordered_layout l = {H, W, PAD, N * pq + 9, 0};
     struct rng rng = test_stream();
     for (int mode = 0; mode < 4; mode++) { /* train / eval, without / with the ReLU */
         struct bn_case c = bn_case_new(&rng, C, m);
@@ -355,6 +356,65 @@ Test(layers, batchnorm_writes_the_bordered_layout)
                      "mode %d: %zu positions outside the values were written", mode,
                      C * l.channel_stride - written - untouched);
         GUARDED_FREE_ALL(b, mean, var);
+        bn_case_free(&c);
+    }
+}
+
+/* The same in the lanes layout (layers.h): 19 images make two groups of 16,
+ * the second with 3; 5 x 6 planes take two transposes of 16 positions each,
+ * across rows. Each value where the layout puts it, bit for bit the plain
+ * output; the second group's lanes past the batch zero; nothing else
+ * written. (Without AVX-512 a scalar loop writes the layout.) */
+Test(layers, batchnorm_writes_the_lanes_layout)
+{
+    enum { C = 3, N = 19, H = 5, W = 6, PAD = 1, LANE = 16 };
+    const size_t m = (size_t)N * H * W, wp = W + 2 * PAD;
+    const size_t group = (H + 2 * PAD) * wp * LANE + LANE, groups = (N + LANE - 1) / LANE;
+    const struct bordered_layout l = {H, W, PAD, groups * group + 2 * LANE, group};
+    const size_t total = C * l.channel_stride;
+    struct rng rng = test_stream();
+    for (int mode = 0; mode < 4; mode++) { /* train / eval, without / with the ReLU */
+        struct bn_case c = bn_case_new(&rng, C, m);
+        float *raw = guarded_floats(total + LANE, "lanes y");
+        float *b = raw + (LANE - ((uintptr_t)raw / sizeof(float)) % LANE) % LANE; /* 64 bytes */
+        for (size_t i = 0; i < total; i++)
+            b[i] = 7.0f;
+        float *mean = guarded_floats(C, "running mean copy"), *var = guarded_floats(C, "var");
+        memcpy(mean, c.running_mean, sizeof(float) * C);
+        memcpy(var, c.running_var, sizeof(float) * C);
+        if (mode < 2) {
+            (mode & 1 ? batchnorm_relu_forward_train : batchnorm_forward_train)(
+                C, m, c.x, c.gamma, c.beta, c.y, c.saved_mean, c.saved_invstd, c.running_mean,
+                c.running_var, BN_MOMENTUM, BN_EPS, NULL);
+            (mode & 1 ? batchnorm_relu_forward_train : batchnorm_forward_train)(
+                C, m, c.x, c.gamma, c.beta, b, c.saved_mean, c.saved_invstd, mean, var,
+                BN_MOMENTUM, BN_EPS, &l);
+        } else {
+            (mode & 1 ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
+                C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y, NULL);
+            (mode & 1 ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
+                C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, b, &l);
+        }
+        size_t written = 0;
+        for (int ch = 0; ch < C; ch++)
+            for (int n = 0; n < (int)groups * LANE; n++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++) {
+                        const size_t at = ch * l.channel_stride + (n / LANE) * group +
+                                          ((PAD + y) * wp + PAD + x) * LANE + n % LANE;
+                        const float want =
+                            n < N ? c.y[ch * m + ((size_t)n * H + y) * W + x] : 0.0f;
+                        cr_expect(b[at] == want, "mode %d: value (%d, %d, %d, %d) is %g, not %g",
+                                  mode, ch, n, y, x, (double)b[at], (double)want);
+                        written++;
+                    }
+        size_t untouched = 0;
+        for (size_t i = 0; i < total; i++)
+            untouched += b[i] == 7.0f;
+        cr_expect_eq(untouched, total - written,
+                     "mode %d: %zu positions outside the values were written", mode,
+                     total - written - untouched);
+        GUARDED_FREE_ALL(raw, mean, var);
         bn_case_free(&c);
     }
 }

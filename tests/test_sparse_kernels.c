@@ -88,7 +88,7 @@ struct conv_check {
  * says, in a zeroed buffer of s's bordered stride per channel */
 static float *bordered_copy(const struct conv_shape *s, const float *x, struct bordered_layout *l)
 {
-    *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, sparse_conv_bordered_stride(s)};
+    *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, sparse_conv_bordered_stride(s), 0};
     const size_t hw = (size_t)s->in_h * s->in_w, wq = (size_t)s->in_w + s->pad;
     const size_t pq = ((size_t)s->in_h + s->pad) * wq;
     float *b = guarded_floats((size_t)s->in_c * l->channel_stride, "bordered x");
@@ -97,6 +97,28 @@ static float *bordered_copy(const struct conv_shape *s, const float *x, struct b
             for (int y = 0; y < s->in_h; y++)
                 for (int i = 0; i < s->in_w; i++)
                     b[c * l->channel_stride + n * pq + (s->pad + y) * wq + s->pad + i] =
+                        x[(c * (size_t)s->batch + n) * hw + (size_t)y * s->in_w + i];
+    return b;
+}
+
+/* x in the lanes layout (layers.h) for s: groups of 16 images, a spare
+ * vector between groups and channels, lanes past the batch zero; aligned to
+ * 64 bytes inside the guarded buffer *raw */
+static float *lanes_copy(const struct conv_shape *s, const float *x, struct bordered_layout *l,
+                         float **raw)
+{
+    const size_t group = sparse_conv_lanes_group_stride(s);
+    const size_t groups = ((size_t)s->batch + 15) / 16, hw = (size_t)s->in_h * s->in_w;
+    const size_t wp = (size_t)s->in_w + 2 * s->pad;
+    *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, groups * group + 16, group};
+    *raw = guarded_floats((size_t)s->in_c * l->channel_stride + 16, "lanes x");
+    float *b = *raw + (16 - ((uintptr_t)*raw / sizeof(float)) % 16) % 16;
+    for (int c = 0; c < s->in_c; c++)
+        for (int n = 0; n < s->batch; n++)
+            for (int y = 0; y < s->in_h; y++)
+                for (int i = 0; i < s->in_w; i++)
+                    b[c * l->channel_stride + (n / 16) * group +
+                      ((s->pad + y) * wp + s->pad + i) * 16 + n % 16] =
                         x[(c * (size_t)s->batch + n) * hw + (size_t)y * s->in_w + i];
     return b;
 }
@@ -131,8 +153,8 @@ static struct conv_results run_family(enum family f, const struct conv_shape *s,
                              k.residual ? guarded_gradient(ny, "family dr") : NULL};
 #if SPARSE_CONV_LANES
     if (f == LANES) {
-        sparse_conv_lanes_forward(s, sw, x, w, bias, r, o.y, threads);
-        sparse_conv_lanes_backward(s, sw, x, w, dy, o.dx, k.dx_write, o.dw, o.dr, GRAD_ADD,
+        sparse_conv_lanes_forward(s, sw, x, xl, w, bias, r, o.y, threads);
+        sparse_conv_lanes_backward(s, sw, x, xl, w, dy, o.dx, k.dx_write, o.dw, o.dr, GRAD_ADD,
                                    threads);
         return o;
     }
@@ -145,8 +167,9 @@ static struct conv_results run_family(enum family f, const struct conv_shape *s,
 }
 
 /* both kernel families, where they take the shape, against the dense
- * kernels' results; and the flat kernels reading x bordered, in place, give
- * what they give on the plain x (the same sums in the same order: bit for bit) */
+ * kernels' results; and each reading x in its bordered layout (flat or
+ * lanes), in place, gives what it gives on the plain x (the same sums in the
+ * same order: bit for bit) */
 static void check_families(const struct conv_shape *s, struct sparse_weights *sw,
                            const float *x, const float *w, const float *bias, const float *r,
                            const float *dy, struct conv_check k, const uint8_t *mask,
@@ -170,17 +193,21 @@ static void check_families(const struct conv_shape *s, struct sparse_weights *sw
         snprintf(what, sizeof what, "%s: residual gradient", name);
         if (k.residual)
             expect_close(what, o.dr, dense->dr, ny, KERNEL_TOLERANCE);
-        if (f == FLAT && sparse_conv_flat_reads_bordered(s)) {
+        /* reading x in place, in the family's bordered layout: bit for bit */
+        if (f == LANES || sparse_conv_flat_reads_bordered(s)) {
             struct bordered_layout l;
-            float *xb = bordered_copy(s, x, &l);
-            struct conv_results b = run_family(FLAT, s, sw, xb, &l, w, bias, r, dy, k);
-            cr_expect(memcmp(b.y, o.y, sizeof(float) * ny) == 0, "forward on a bordered x differs");
+            float *raw;
+            const float *xb = f == LANES ? lanes_copy(s, x, &l, &raw)
+                                         : (raw = bordered_copy(s, x, &l));
+            struct conv_results b = run_family(f, s, sw, xb, &l, w, bias, r, dy, k);
+            cr_expect(memcmp(b.y, o.y, sizeof(float) * ny) == 0, "%s: forward on a %s x differs",
+                      name, f == LANES ? "lanes" : "bordered");
             cr_expect(memcmp(b.dx, o.dx, sizeof(float) * nx) == 0,
-                      "input gradient (bordered x) differs");
+                      "%s: input gradient (bordered x) differs", name);
             cr_expect(memcmp(b.dw, o.dw, sizeof(float) * nw) == 0,
-                      "weight gradient (bordered x) differs");
+                      "%s: weight gradient (bordered x) differs", name);
             free_results(&b);
-            guarded_free(xb);
+            guarded_free(raw);
         }
         free_results(&o);
     }

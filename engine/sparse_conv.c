@@ -1,7 +1,8 @@
-/* The sparse convolution's entry points (small stride-1 planes to the lanes
- * kernels, sparse_conv_lanes.c, the rest to the flat ones,
- * sparse_conv_flat.c) and the pieces they share: threads, the weight-gradient slots' reduction
- * (the split of the batch into tasks: parallel.h). */
+/* The sparse convolution's entry points (small stride-1 planes, and inputs
+ * in the lanes layout, to the lanes kernels, sparse_conv_lanes.c; the rest
+ * to the flat ones, sparse_conv_flat.c) and the pieces they share: threads,
+ * the weight-gradient slots' reduction (the split of the batch into tasks:
+ * parallel.h), the row tables. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>

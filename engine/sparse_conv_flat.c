@@ -124,8 +124,9 @@ static size_t input_channel_floats(const struct conv_shape *s, const struct geom
 {
     if (!xl)
         return (size_t)g->phases * g->block * g->pq;
-    if (!sparse_conv_flat_reads_bordered(s) || xl->group_stride || xl->pad != s->pad || xl->h != s->in_h ||
-        xl->w != s->in_w || xl->channel_stride < (size_t)s->batch * g->pq + g->slack) {
+    if (!sparse_conv_flat_reads_bordered(s) || xl->group_stride || xl->pad != s->pad ||
+        xl->h != s->in_h || xl->w != s->in_w ||
+        xl->channel_stride < (size_t)s->batch * g->pq + g->slack) {
         fprintf(stderr, "dsrbench: a bordered input (%dx%d, pad %d, %zu floats a channel) "
                         "does not fit the convolution (%dx%d, pad %d, %d images)\n",
                 xl->h, xl->w, xl->pad, xl->channel_stride, s->in_h, s->in_w, s->pad, s->batch);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_shapes.h"
 #include "param_storage.h"
 #include "sparse_kernels.h"
 
@@ -51,9 +52,15 @@ void net_layer_sparse_free(struct layer *l)
  * 0.38). Strided convolutions (phase planes, more padding; their dense path
  * unchanged) cross lower, by the same rule: 144 (WRN-16-1's first
  * downsampling): 0.29-0.50; 288: 0.22-0.40; 576: 0.24-0.30, as before.
- * Linear layers (LeNet-300-100's 784-300-100-10): 0.27-0.29. Near a
- * crossover both kernels take about the same time, so these need not be
- * exact. */
+ * Linear layers (LeNet-300-100's 784-300-100-10): 0.27-0.29. Convolutions
+ * on the lanes kernels (sparse_kernels.h: stride 1, planes of at most 100
+ * positions) cross higher, the same command and rule with their engine
+ * (commit 34fba34; lanes1-* and lanes2-* in the same folder): 576
+ * (WRN-16-1's 7x7: 0.44-0.55): 0.49; 1152 (WRN-28-2's 8x8: 0.42-0.49):
+ * 0.48. In those runs the other layers crossed where the table puts them
+ * (32x32 0.43, 16x16 and 14x14 0.39-0.41, 28x28 0.37-0.41, strided
+ * 0.23-0.30). Near a crossover both kernels take about the same time, so
+ * these need not be exact. */
 struct crossover {
     int ckk;
     double density;
@@ -61,6 +68,7 @@ struct crossover {
 static const struct crossover conv_crossover[] = {
     {144, 0.40}, {288, 0.39}, {576, 0.36}, {1152, 0.29}};
 static const struct crossover strided_crossover[] = {{144, 0.48}, {288, 0.33}, {576, 0.27}};
+static const struct crossover lanes_crossover[] = {{576, 0.49}, {1152, 0.48}};
 #define LINEAR_CROSSOVER 0.27
 
 /* the table's density at ckk: linear in log2(ckk) between the measured
@@ -86,6 +94,10 @@ double net_kernels_crossover(const struct net *net, const struct layer *l)
     if (l->stride > 1)
         return interpolate(strided_crossover,
                            (int)(sizeof strided_crossover / sizeof strided_crossover[0]), ckk);
+    const struct conv_shape s = conv_shape_of(net, l, 1);
+    if (sparse_conv_reads_lanes(&s))
+        return interpolate(lanes_crossover,
+                           (int)(sizeof lanes_crossover / sizeof lanes_crossover[0]), ckk);
     return interpolate(conv_crossover, (int)(sizeof conv_crossover / sizeof conv_crossover[0]),
                        ckk);
 }

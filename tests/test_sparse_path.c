@@ -219,6 +219,35 @@ Test(sparse_path, auto_picks_by_density)
     cr_expect_geq(sparse[2], sparse[1]);
 }
 
+/* the same-size 3x3 layers of WRN-10-1's last stage (7x7 here) run the
+ * lanes kernels (AVX-512 builds), which stay faster than the dense ones to
+ * a higher density than the flat kernels on the first stage (net_kernels.c) */
+Test(sparse_path, lanes_layers_cross_higher)
+{
+    struct method_fixture f;
+    fixture(&f, "static", "wrn-10-1", 0.6);
+    double flat = 0.0, lanes = 0.0;
+    for (int i = 0; i < f.net->n_layers; i++) {
+        const struct layer *l = &f.net->layers[i];
+        if (l->kind != LAYER_CONV || l->stride != 1 || l->kernel != 3 || !l->weight->mask)
+            continue;
+        const struct activation *in = &f.net->acts[l->in];
+        if (in->h == f.net->acts[0].h)
+            flat = net_kernels_crossover(f.net, l);
+        if (in->h * in->w <= 100)
+            lanes = net_kernels_crossover(f.net, l);
+    }
+    cr_assert(flat > 0.0 && lanes > 0.0, "no 3x3 layer on the first or the last stage");
+#if defined(__AVX512F__)
+    cr_expect_gt(lanes, flat + 0.05, "last stage (lanes) crosses at %g, first (flat) at %g",
+                 lanes, flat);
+#else
+    cr_expect_lt(lanes, flat, "without the lanes kernels the last stage crosses at %g, the "
+                 "first at %g", lanes, flat);
+#endif
+    method_fixture_free(&f);
+}
+
 /* ---- short training runs, dense against sparse kernels ---- */
 
 static char root[128];

@@ -120,7 +120,7 @@ static void normalize_lanes(const float *xc, size_t m, float scale, float shift,
 #if defined(__AVX512F__)
     const __m512 k = _mm512_set1_ps(scale), b = _mm512_set1_ps(shift), zero = _mm512_setzero_ps();
     for (int n0 = 0; n0 < batch; n0 += LANES) {
-        const int lanes = batch - n0 < LANES ? batch - n0 : LANES;
+        const int lanes = lanes_in_group(batch, n0);
         float *group = yc + (size_t)(n0 / LANES) * yl->group_stride;
         for (size_t p0 = 0; p0 < hw; p0 += LANES) {
             const int count = hw - p0 < LANES ? (int)(hw - p0) : LANES;
@@ -136,14 +136,7 @@ static void normalize_lanes(const float *xc, size_t m, float scale, float shift,
                             : v;
             }
             transpose16(r);
-            int y = (int)(p0 / yl->w), x = (int)(p0 % yl->w);
-            for (int q = 0; q < count; q++) {
-                _mm512_store_ps(group + ((size_t)(pad + y) * wp + pad + x) * LANES, r[q]);
-                if (++x == yl->w) {
-                    x = 0;
-                    y++;
-                }
-            }
+            lanes_store_positions(r, count, p0, yl->w, wp, pad, group);
         }
     }
 #else

@@ -7,6 +7,13 @@
 
 #define LANES 16
 
+/* images of a batch in its group starting at image n0: 16, or fewer in
+ * the last */
+static inline int lanes_in_group(int batch, int n0)
+{
+    return batch - n0 < LANES ? batch - n0 : LANES;
+}
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
@@ -36,6 +43,23 @@ static inline void transpose16(__m512 *r)
         r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xDD);
         r[4 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0x88);
         r[12 + j] = _mm512_shuffle_f32x4(t[4 + j], t[12 + j], 0xDD);
+    }
+}
+
+/* stores r[q], the values of position p0 + q (q < count) of an h x w plane
+ * transposed into lanes, where a bordered plane of rows wp positions long
+ * at `to` keeps it: row y + border, column x + border (across rows when
+ * the 16 positions span several) */
+static inline void lanes_store_positions(const __m512 *r, int count, size_t p0, int w, int wp,
+                                         int border, float *to)
+{
+    int y = (int)(p0 / w), x = (int)(p0 % w);
+    for (int q = 0; q < count; q++) {
+        _mm512_store_ps(to + ((size_t)(y + border) * wp + x + border) * LANES, r[q]);
+        if (++x == w) {
+            x = 0;
+            y++;
+        }
     }
 }
 #endif

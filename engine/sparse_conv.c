@@ -10,11 +10,6 @@
 #include "parallel.h"
 #include "sparse_conv_internal.h"
 
-int sparse_conv_reads_lanes(const struct conv_shape *s)
-{
-    return sparse_conv_lanes_fits(s);
-}
-
 int sparse_conv_slot_tasks(int threads)
 {
     return batch_tasks(threads);
@@ -88,7 +83,7 @@ void sparse_conv_forward(const struct conv_shape *s, struct sparse_weights *sw,
                          const float *bias, const float *residual, float *y, int threads)
 {
 #if SPARSE_CONV_LANES
-    if (x_layout ? x_layout->group_stride > 0 : sparse_conv_lanes_fits(s)) {
+    if (x_layout ? x_layout->group_stride > 0 : sparse_conv_reads_lanes(s)) {
         sparse_conv_lanes_forward(s, sw, x, x_layout, w, bias, residual, y, threads);
         return;
     }
@@ -104,7 +99,7 @@ void sparse_conv_backward(const struct conv_shape *s, struct sparse_weights *sw,
     if (dbias)
         sum_rows_into(s->out_c, (size_t)s->batch * s->out_h * s->out_w, dy, dbias);
 #if SPARSE_CONV_LANES
-    if (x_layout ? x_layout->group_stride > 0 : sparse_conv_lanes_fits(s)) {
+    if (x_layout ? x_layout->group_stride > 0 : sparse_conv_reads_lanes(s)) {
         sparse_conv_lanes_backward(s, sw, x, x_layout, w, dy, dx, dx_write, dw, dr, dr_write,
                                    threads);
         return;

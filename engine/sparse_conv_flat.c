@@ -155,7 +155,7 @@ int sparse_conv_flat_reads_bordered(const struct conv_shape *s)
 
 int sparse_conv_reads_bordered(const struct conv_shape *s)
 {
-    return sparse_conv_flat_reads_bordered(s) && !sparse_conv_lanes_fits(s);
+    return sparse_conv_flat_reads_bordered(s) && !sparse_conv_reads_lanes(s);
 }
 
 size_t sparse_conv_bordered_stride(const struct conv_shape *s)

@@ -57,10 +57,9 @@ void sparse_conv_flat_backward(const struct conv_shape *s, struct sparse_weights
                                enum grad_write dr_write, int threads);
 
 /* whether the lanes kernels (sparse_conv_lanes.c) can run this shape
- * (stride 1, pad at most kernel - 1, an AVX-512 build), and whether they
- * are the faster choice for it (small planes) */
+ * (stride 1, pad at most kernel - 1, an AVX-512 build); whether they are
+ * the faster choice for it is sparse_conv_reads_lanes (sparse_kernels.h) */
 int sparse_conv_lanes_takes(const struct conv_shape *s);
-int sparse_conv_lanes_fits(const struct conv_shape *s);
 /* whether the flat kernels can read this shape's input bordered */
 int sparse_conv_flat_reads_bordered(const struct conv_shape *s);
 #if defined(__AVX512F__)
@@ -76,7 +75,7 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
                                 enum grad_write dx_write, float *dw, float *dr,
                                 enum grad_write dr_write, int threads);
 #else
-#define SPARSE_CONV_LANES 0 /* takes and fits say no: nothing calls these */
+#define SPARSE_CONV_LANES 0 /* nothing takes the lanes kernels: nothing calls these */
 #endif
 
 #endif

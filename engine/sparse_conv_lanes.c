@@ -10,7 +10,7 @@
  * throughput (an L1 microbenchmark of the multiply-add loop: 143 GFLOP/s
  * aligned, 85 straddling). The price is the transposes in and out, which
  * cost little on small planes and a lot on 32x32 ones, where the 16 images'
- * planes sit a whole number of 4 KiB pages apart (sparse_conv_lanes_fits
+ * planes sit a whole number of 4 KiB pages apart (sparse_conv_reads_lanes
  * picks by that measurement). Lanes past the batch's end stay zero. An
  * input that a batch norm writes and only such convolutions read comes in
  * that layout already (layers.h, net_plan.h): they read it in place,
@@ -47,7 +47,7 @@ int sparse_conv_lanes_takes(const struct conv_shape *s)
     return s->stride == 1 && s->pad <= s->kernel - 1;
 }
 
-int sparse_conv_lanes_fits(const struct conv_shape *s)
+int sparse_conv_reads_lanes(const struct conv_shape *s)
 {
     /* measured at sparsity 0.9, batch 100, 1 thread, forward with both
      * transposes against the flat kernels with their copies (a one-layer
@@ -81,6 +81,11 @@ static size_t channel_floats(int h, int w)
     return f % 1024 < 64 ? f + LANES : f;
 }
 
+size_t sparse_conv_lanes_group_stride(const struct conv_shape *s)
+{
+    return channel_floats(s->in_h + 2 * s->pad, s->in_w + 2 * s->pad);
+}
+
 static struct lanes_geometry lanes_geometry_of(const struct conv_shape *s)
 {
     struct lanes_geometry g = {.groups = (s->batch + LANES - 1) / LANES};
@@ -89,7 +94,7 @@ static struct lanes_geometry lanes_geometry_of(const struct conv_shape *s)
     g.margin = s->kernel - 1 - s->pad;
     g.ohp = s->out_h + 2 * g.margin;
     g.owp = s->out_w + 2 * g.margin;
-    g.x_channel = channel_floats(g.hp, g.wp);
+    g.x_channel = sparse_conv_lanes_group_stride(s);
     g.dy_channel = channel_floats(g.ohp, g.owp);
     g.x_floats = (size_t)s->in_c * g.x_channel;
     g.dy_floats = (size_t)s->out_c * g.dy_channel;
@@ -121,16 +126,7 @@ static void to_lanes(const float *from, int channels, int batch, int h, int w, i
             for (int l = 0; l < LANES; l++)
                 r[l] = l < lanes ? _mm512_maskz_loadu_ps(m, src + l * hw) : _mm512_setzero_ps();
             transpose16(r);
-            int y = (int)(p0 / w), x = (int)(p0 % w);
-            for (int q = 0; q < count; q++) {
-                _mm512_store_ps(to + c * to_channel +
-                                    ((size_t)(y + border) * wp + x + border) * LANES,
-                                r[q]);
-                if (++x == w) {
-                    x = 0;
-                    y++;
-                }
-            }
+            lanes_store_positions(r, count, p0, w, wp, border, to + c * to_channel);
         }
 }
 
@@ -310,15 +306,10 @@ static const float *input_planes(const struct conv_shape *s, const struct lanes_
 {
     if (xl)
         return x + (size_t)gr * xl->group_stride;
-    const int n0 = gr * LANES, lanes = s->batch - n0 < LANES ? s->batch - n0 : LANES;
+    const int n0 = gr * LANES, lanes = lanes_in_group(s->batch, n0);
     to_lanes(x, s->in_c, s->batch, s->in_h, s->in_w, n0, lanes, copy, g->x_channel, g->wp,
              s->pad);
     return copy;
-}
-
-size_t sparse_conv_lanes_group_stride(const struct conv_shape *s)
-{
-    return channel_floats(s->in_h + 2 * s->pad, s->in_w + 2 * s->pad);
 }
 
 void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights *sw,
@@ -337,7 +328,7 @@ void sparse_conv_lanes_forward(const struct conv_shape *s, struct sparse_weights
         float *planes = scratch + (size_t)omp_get_thread_num() * g.per_thread;
         float *acc = planes + g.x_floats + g.dy_floats;
         for (int gr = task; gr < g.groups; gr += tasks) {
-            const int n0 = gr * LANES, lanes = s->batch - n0 < LANES ? s->batch - n0 : LANES;
+            const int n0 = gr * LANES, lanes = lanes_in_group(s->batch, n0);
             const float *xl = input_planes(s, &g, x, x_layout, gr, planes);
             for (int oy = 0; oy < s->out_h; oy += pass) {
                 const int n = s->out_h - oy < pass ? s->out_h - oy : pass;
@@ -422,7 +413,7 @@ void sparse_conv_lanes_backward(const struct conv_shape *s, struct sparse_weight
             if (dw)
                 memset(slot, 0, sizeof(float) * nnz);
             for (int gr = task; gr < g.groups; gr += tasks) {
-                const int n0 = gr * LANES, lanes = s->batch - n0 < LANES ? s->batch - n0 : LANES;
+                const int n0 = gr * LANES, lanes = lanes_in_group(s->batch, n0);
                 if (dr) /* the fused add's gradient to its other input */
                     pass_rows(s->out_c, (size_t)s->batch * op, (size_t)n0 * op,
                               (size_t)lanes * op, dy, dr, dr_write);
@@ -466,7 +457,7 @@ int sparse_conv_lanes_takes(const struct conv_shape *s)
     return 0;
 }
 
-int sparse_conv_lanes_fits(const struct conv_shape *s)
+int sparse_conv_reads_lanes(const struct conv_shape *s)
 {
     (void)s;
     return 0;

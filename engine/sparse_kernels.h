@@ -45,10 +45,11 @@ int sparse_conv_reads_bordered(const struct conv_shape *s);
  * and the zeros the kernels read past the last one (and not a multiple of
  * 4 KiB: channels that many pages apart would share L1 sets) */
 size_t sparse_conv_bordered_stride(const struct conv_shape *s);
-/* whether the convolution reads its input in the lanes layout (layers.h)
- * when given it so (the small stride-1 planes the lanes kernels take, an
- * AVX-512 build), and that layout's floats per channel and group of 16
- * images for it (0 without AVX-512) */
+/* whether the convolution runs the lanes kernels, and so reads its input
+ * in the lanes layout (layers.h) when given it so: the small stride-1
+ * planes where they are the faster kernels, an AVX-512 build; and that
+ * layout's floats per channel and group of 16 images for it (0 without
+ * AVX-512) */
 int sparse_conv_reads_lanes(const struct conv_shape *s);
 size_t sparse_conv_lanes_group_stride(const struct conv_shape *s);
 /* image ranges of the convolution's weight gradient for a thread count */

@@ -306,104 +306,61 @@ Test(layers, batchnorm_relu_train_backward)
     bn_case_free(&c);
 }
 
-/* The forwards writing the sparse convolutions' bordered layout (layers.h):
- * each value where the layout puts it, bit for bit the plain output, and
- * nothing else written (a sentinel elsewhere survives) */
-Test(layers, batchnorm_writes_the_bordered_layout)
+/* where layout l (layers.h) keeps value (x, y) of image n of channel ch:
+ * flat, or lanes (images past the batch too, for the lanes they own) */
+static size_t layout_index(const struct bordered_layout *l, int ch, int n, int y, int x)
 {
-    enum { C = 3, N = 2, H = 5, W = 4, PAD = 1 };
-    const size_t m = (size_t)N * H * W, wq = W + PAD, pq = (H + PAD) * wq;
-    const struct bordered_layout l = {H, W, PAD, N * pq + 9, 0};
-    struct rng rng = test_stream();
-    for (int mode = 0; mode < 4; mode++) { /* train / eval, without / with the ReLU */
-        struct bn_case c = bn_case_new(&rng, C, m);
-        float *b = guarded_floats(C * l.channel_stride, "bordered y");
-        for (size_t i = 0; i < C * l.channel_stride; i++)
-            b[i] = 7.0f;
-        float *mean = guarded_floats(C, "running mean copy"), *var = guarded_floats(C, "var");
-        memcpy(mean, c.running_mean, sizeof(float) * C);
-        memcpy(var, c.running_var, sizeof(float) * C);
-        void (*train)(int, size_t, const float *, const float *, const float *, float *, float *,
-                      float *, float *, float *, float, float, const struct bordered_layout *) =
-            mode & 1 ? batchnorm_relu_forward_train : batchnorm_forward_train;
-        void (*eval)(int, size_t, const float *, const float *, const float *, const float *,
-                     const float *, float, float *, const struct bordered_layout *) =
-            mode & 1 ? batchnorm_relu_forward_eval : batchnorm_forward_eval;
-        if (mode < 2) {
-            train(C, m, c.x, c.gamma, c.beta, c.y, c.saved_mean, c.saved_invstd, c.running_mean,
-                  c.running_var, BN_MOMENTUM, BN_EPS, NULL);
-            train(C, m, c.x, c.gamma, c.beta, b, c.saved_mean, c.saved_invstd, mean, var,
-                  BN_MOMENTUM, BN_EPS, &l);
-        } else {
-            eval(C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y, NULL);
-            eval(C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, b, &l);
-        }
-        size_t written = 0;
-        for (int ch = 0; ch < C; ch++)
-            for (int n = 0; n < N; n++)
-                for (int y = 0; y < H; y++)
-                    for (int x = 0; x < W; x++) {
-                        const size_t at = ch * l.channel_stride + n * pq + (PAD + y) * wq + PAD + x;
-                        const float want = c.y[ch * m + ((size_t)n * H + y) * W + x];
-                        cr_expect(b[at] == want, "mode %d: value (%d, %d, %d, %d) is %g, not %g",
-                                  mode, ch, n, y, x, (double)b[at], (double)want);
-                        written++;
-                    }
-        size_t untouched = 0;
-        for (size_t i = 0; i < C * l.channel_stride; i++)
-            untouched += b[i] == 7.0f;
-        cr_expect_eq(untouched, C * l.channel_stride - written,
-                     "mode %d: %zu positions outside the values were written", mode,
-                     C * l.channel_stride - written - untouched);
-        GUARDED_FREE_ALL(b, mean, var);
-        bn_case_free(&c);
+    if (l->group_stride) {
+        const size_t wp = (size_t)l->w + 2 * l->pad;
+        return ch * l->channel_stride + (size_t)(n / 16) * l->group_stride +
+               (((size_t)l->pad + y) * wp + l->pad + x) * 16 + n % 16;
     }
+    const size_t wq = (size_t)l->w + l->pad, pq = ((size_t)l->h + l->pad) * wq;
+    return ch * l->channel_stride + n * pq + ((size_t)l->pad + y) * wq + l->pad + x;
 }
 
-/* The same in the lanes layout (layers.h): 19 images make two groups of 16,
- * the second with 3; 5 x 6 planes take two transposes of 16 positions each,
- * across rows. Each value where the layout puts it, bit for bit the plain
- * output; the second group's lanes past the batch zero; nothing else
- * written. (Without AVX-512 a scalar loop writes the layout.) */
-Test(layers, batchnorm_writes_the_lanes_layout)
+/* The four forwards (train / eval, without / with the ReLU) of `batch`
+ * images into layout l: each value of images [0, images) where l keeps it,
+ * bit for bit the plain output (zero for images past the batch), and
+ * nothing else written (a sentinel elsewhere survives). The buffer is
+ * 64-byte aligned, as the lanes layout needs. */
+static void check_layout_writes(const struct bordered_layout *l, int channels, int batch,
+                                int images)
 {
-    enum { C = 3, N = 19, H = 5, W = 6, PAD = 1, LANE = 16 };
-    const size_t m = (size_t)N * H * W, wp = W + 2 * PAD;
-    const size_t group = (H + 2 * PAD) * wp * LANE + LANE, groups = (N + LANE - 1) / LANE;
-    const struct bordered_layout l = {H, W, PAD, groups * group + 2 * LANE, group};
-    const size_t total = C * l.channel_stride;
+    const size_t m = (size_t)batch * l->h * l->w, total = channels * l->channel_stride;
     struct rng rng = test_stream();
-    for (int mode = 0; mode < 4; mode++) { /* train / eval, without / with the ReLU */
-        struct bn_case c = bn_case_new(&rng, C, m);
-        float *raw = guarded_floats(total + LANE, "lanes y");
-        float *b = raw + (LANE - ((uintptr_t)raw / sizeof(float)) % LANE) % LANE; /* 64 bytes */
+    for (int mode = 0; mode < 4; mode++) {
+        struct bn_case c = bn_case_new(&rng, channels, m);
+        float *raw = guarded_floats(total + 16, "bordered y");
+        float *b = raw + (16 - ((uintptr_t)raw / sizeof(float)) % 16) % 16;
         for (size_t i = 0; i < total; i++)
             b[i] = 7.0f;
-        float *mean = guarded_floats(C, "running mean copy"), *var = guarded_floats(C, "var");
-        memcpy(mean, c.running_mean, sizeof(float) * C);
-        memcpy(var, c.running_var, sizeof(float) * C);
+        float *mean = guarded_floats(channels, "running mean copy");
+        float *var = guarded_floats(channels, "running var copy");
+        memcpy(mean, c.running_mean, sizeof(float) * channels);
+        memcpy(var, c.running_var, sizeof(float) * channels);
         if (mode < 2) {
             (mode & 1 ? batchnorm_relu_forward_train : batchnorm_forward_train)(
-                C, m, c.x, c.gamma, c.beta, c.y, c.saved_mean, c.saved_invstd, c.running_mean,
-                c.running_var, BN_MOMENTUM, BN_EPS, NULL);
+                channels, m, c.x, c.gamma, c.beta, c.y, c.saved_mean, c.saved_invstd,
+                c.running_mean, c.running_var, BN_MOMENTUM, BN_EPS, NULL);
             (mode & 1 ? batchnorm_relu_forward_train : batchnorm_forward_train)(
-                C, m, c.x, c.gamma, c.beta, b, c.saved_mean, c.saved_invstd, mean, var,
-                BN_MOMENTUM, BN_EPS, &l);
+                channels, m, c.x, c.gamma, c.beta, b, c.saved_mean, c.saved_invstd, mean, var,
+                BN_MOMENTUM, BN_EPS, l);
         } else {
             (mode & 1 ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
-                C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y, NULL);
+                channels, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, c.y,
+                NULL);
             (mode & 1 ? batchnorm_relu_forward_eval : batchnorm_forward_eval)(
-                C, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, b, &l);
+                channels, m, c.x, c.gamma, c.beta, c.running_mean, c.running_var, BN_EPS, b, l);
         }
         size_t written = 0;
-        for (int ch = 0; ch < C; ch++)
-            for (int n = 0; n < (int)groups * LANE; n++)
-                for (int y = 0; y < H; y++)
-                    for (int x = 0; x < W; x++) {
-                        const size_t at = ch * l.channel_stride + (n / LANE) * group +
-                                          ((PAD + y) * wp + PAD + x) * LANE + n % LANE;
+        for (int ch = 0; ch < channels; ch++)
+            for (int n = 0; n < images; n++)
+                for (int y = 0; y < l->h; y++)
+                    for (int x = 0; x < l->w; x++) {
+                        const size_t at = layout_index(l, ch, n, y, x);
                         const float want =
-                            n < N ? c.y[ch * m + ((size_t)n * H + y) * W + x] : 0.0f;
+                            n < batch ? c.y[ch * m + ((size_t)n * l->h + y) * l->w + x] : 0.0f;
                         cr_expect(b[at] == want, "mode %d: value (%d, %d, %d, %d) is %g, not %g",
                                   mode, ch, n, y, x, (double)b[at], (double)want);
                         written++;
@@ -417,4 +374,26 @@ Test(layers, batchnorm_writes_the_lanes_layout)
         GUARDED_FREE_ALL(raw, mean, var);
         bn_case_free(&c);
     }
+}
+
+/* the flat layout: 2 images of 5 x 4 */
+Test(layers, batchnorm_writes_the_bordered_layout)
+{
+    enum { N = 2, H = 5, W = 4, PAD = 1 };
+    const size_t pq = (H + PAD) * (W + PAD);
+    const struct bordered_layout l = {H, W, PAD, N * pq + 9, 0};
+    check_layout_writes(&l, 3, N, N);
+}
+
+/* The lanes layout: 19 images make two groups of 16, the second with 3
+ * (its other 13 lanes written zero); 5 x 6 planes take two transposes of
+ * 16 positions each, across rows. (Without AVX-512 a scalar loop writes
+ * the layout.) */
+Test(layers, batchnorm_writes_the_lanes_layout)
+{
+    enum { N = 19, H = 5, W = 6, PAD = 1, LANE = 16 };
+    const size_t group = (H + 2 * PAD) * (W + 2 * PAD) * LANE + LANE;
+    const size_t groups = (N + LANE - 1) / LANE;
+    const struct bordered_layout l = {H, W, PAD, groups * group + 2 * LANE, group};
+    check_layout_writes(&l, 3, N, (int)groups * LANE);
 }

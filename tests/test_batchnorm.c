@@ -306,19 +306,6 @@ Test(layers, batchnorm_relu_train_backward)
     bn_case_free(&c);
 }
 
-/* where layout l (layers.h) keeps value (x, y) of image n of channel ch:
- * flat, or lanes (images past the batch too, for the lanes they own) */
-static size_t layout_index(const struct bordered_layout *l, int ch, int n, int y, int x)
-{
-    if (l->group_stride) {
-        const size_t wp = (size_t)l->w + 2 * l->pad;
-        return ch * l->channel_stride + (size_t)(n / 16) * l->group_stride +
-               (((size_t)l->pad + y) * wp + l->pad + x) * 16 + n % 16;
-    }
-    const size_t wq = (size_t)l->w + l->pad, pq = ((size_t)l->h + l->pad) * wq;
-    return ch * l->channel_stride + n * pq + ((size_t)l->pad + y) * wq + l->pad + x;
-}
-
 /* The four forwards (train / eval, without / with the ReLU) of `batch`
  * images into layout l: each value of images [0, images) where l keeps it,
  * bit for bit the plain output (zero for images past the batch), and
@@ -331,8 +318,8 @@ static void check_layout_writes(const struct bordered_layout *l, int channels, i
     struct rng rng = test_stream();
     for (int mode = 0; mode < 4; mode++) {
         struct bn_case c = bn_case_new(&rng, channels, m);
-        float *raw = guarded_floats(total + 16, "bordered y");
-        float *b = raw + (16 - ((uintptr_t)raw / sizeof(float)) % 16) % 16;
+        float *raw;
+        float *b = guarded_aligned_floats(total, "bordered y", &raw);
         for (size_t i = 0; i < total; i++)
             b[i] = 7.0f;
         float *mean = guarded_floats(channels, "running mean copy");

@@ -84,41 +84,30 @@ struct conv_check {
     enum grad_write dx_write;
 };
 
-/* x in the bordered layout (layers.h), written as that layout's comment
- * says, in a zeroed buffer of s's bordered stride per channel */
-static float *bordered_copy(const struct conv_shape *s, const float *x, struct bordered_layout *l)
-{
-    *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, sparse_conv_bordered_stride(s), 0};
-    const size_t hw = (size_t)s->in_h * s->in_w, wq = (size_t)s->in_w + s->pad;
-    const size_t pq = ((size_t)s->in_h + s->pad) * wq;
-    float *b = guarded_floats((size_t)s->in_c * l->channel_stride, "bordered x");
-    for (int c = 0; c < s->in_c; c++)
-        for (int n = 0; n < s->batch; n++)
-            for (int y = 0; y < s->in_h; y++)
-                for (int i = 0; i < s->in_w; i++)
-                    b[c * l->channel_stride + n * pq + (s->pad + y) * wq + s->pad + i] =
-                        x[(c * (size_t)s->batch + n) * hw + (size_t)y * s->in_w + i];
-    return b;
-}
+enum family { FLAT, LANES };
 
-/* x in the lanes layout (layers.h) for s: groups of 16 images, a spare
- * vector between groups and channels, lanes past the batch zero; aligned to
- * 64 bytes inside the guarded buffer *raw */
-static float *lanes_copy(const struct conv_shape *s, const float *x, struct bordered_layout *l,
-                         float **raw)
+/* x in the layout of family f (layers.h) for s, in a zeroed, 64-byte
+ * aligned guarded buffer (free *raw): flat at s's bordered stride, or lanes
+ * (groups of 16 images, a spare vector between channels, lanes past the
+ * batch zero) */
+static float *layout_copy(enum family f, const struct conv_shape *s, const float *x,
+                          struct bordered_layout *l, float **raw)
 {
-    const size_t group = sparse_conv_lanes_group_stride(s);
-    const size_t groups = ((size_t)s->batch + 15) / 16, hw = (size_t)s->in_h * s->in_w;
-    const size_t wp = (size_t)s->in_w + 2 * s->pad;
-    *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, groups * group + 16, group};
-    *raw = guarded_floats((size_t)s->in_c * l->channel_stride + 16, "lanes x");
-    float *b = *raw + (16 - ((uintptr_t)*raw / sizeof(float)) % 16) % 16;
+    if (f == LANES) {
+        const size_t group = sparse_conv_lanes_group_stride(s);
+        const size_t groups = ((size_t)s->batch + 15) / 16;
+        *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, groups * group + 16, group};
+    } else {
+        *l = (struct bordered_layout){s->in_h, s->in_w, s->pad, sparse_conv_bordered_stride(s),
+                                      0};
+    }
+    float *b = guarded_aligned_floats((size_t)s->in_c * l->channel_stride, "layout x", raw);
+    const size_t hw = (size_t)s->in_h * s->in_w;
     for (int c = 0; c < s->in_c; c++)
         for (int n = 0; n < s->batch; n++)
             for (int y = 0; y < s->in_h; y++)
                 for (int i = 0; i < s->in_w; i++)
-                    b[c * l->channel_stride + (n / 16) * group +
-                      ((s->pad + y) * wp + s->pad + i) * 16 + n % 16] =
+                    b[layout_index(l, c, n, y, i)] =
                         x[(c * (size_t)s->batch + n) * hw + (size_t)y * s->in_w + i];
     return b;
 }
@@ -132,8 +121,6 @@ static void free_results(struct conv_results *r)
 {
     GUARDED_FREE_ALL(r->y, r->dx, r->dw, r->dr);
 }
-
-enum family { FLAT, LANES };
 
 /* one kernel family called directly (sparse_conv_internal.h), whichever
  * the entry points would pick for the shape; xl: x's bordered layout or NULL */
@@ -197,8 +184,7 @@ static void check_families(const struct conv_shape *s, struct sparse_weights *sw
         if (f == LANES || sparse_conv_flat_reads_bordered(s)) {
             struct bordered_layout l;
             float *raw;
-            const float *xb = f == LANES ? lanes_copy(s, x, &l, &raw)
-                                         : (raw = bordered_copy(s, x, &l));
+            const float *xb = layout_copy(f, s, x, &l, &raw);
             struct conv_results b = run_family(f, s, sw, xb, &l, w, bias, r, dy, k);
             cr_expect(memcmp(b.y, o.y, sizeof(float) * ny) == 0, "%s: forward on a %s x differs",
                       name, f == LANES ? "lanes" : "bordered");

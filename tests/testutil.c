@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "layers.h"
+
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -52,6 +54,23 @@ void *guarded_alloc(size_t bytes, const char *what)
 float *guarded_floats(size_t count, const char *what)
 {
     return guarded_alloc(count * sizeof(float), what);
+}
+
+float *guarded_aligned_floats(size_t count, const char *what, float **raw)
+{
+    *raw = guarded_floats(count + 16, what);
+    return *raw + (16 - ((uintptr_t)*raw / sizeof(float)) % 16) % 16;
+}
+
+size_t layout_index(const struct bordered_layout *l, int ch, int n, int y, int x)
+{
+    if (l->group_stride) {
+        const size_t wp = (size_t)l->w + 2 * l->pad;
+        return ch * l->channel_stride + (size_t)(n / 16) * l->group_stride +
+               (((size_t)l->pad + y) * wp + l->pad + x) * 16 + n % 16;
+    }
+    const size_t wq = (size_t)l->w + l->pad, pq = ((size_t)l->h + l->pad) * wq;
+    return ch * l->channel_stride + n * pq + ((size_t)l->pad + y) * wq + l->pad + x;
 }
 
 float *guarded_gradient(size_t count, const char *what)

@@ -23,6 +23,14 @@
  * canary changed. */
 void *guarded_alloc(size_t bytes, const char *what);
 float *guarded_floats(size_t count, const char *what);
+/* a guarded buffer of count floats (zeroed) whose returned start is 64-byte
+ * aligned; free *raw */
+float *guarded_aligned_floats(size_t count, const char *what, float **raw);
+
+struct bordered_layout;
+/* where layout l (layers.h: flat, or lanes when l->group_stride > 0) keeps
+ * value (x, y) of image n of channel ch */
+size_t layout_index(const struct bordered_layout *l, int ch, int n, int y, int x);
 /* a gradient buffer of count floats, each GRAD_PREFILL */
 float *guarded_gradient(size_t count, const char *what);
 /* NULL is allowed, as for free */
